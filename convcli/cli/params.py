@@ -1,0 +1,153 @@
+"""Parameter types and option bundles shared by several commands.
+
+Values are validated here, so a bad value is a usage error (exit 2) naming the option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+METHODS = ("auto", "direct", "separable", "fft")
+
+
+def _ints(value: str) -> list[int]:
+    return [int(part) for part in value.replace(" ", "").split(",")]
+
+
+class PairType(click.ParamType):
+    """``N`` or ``Y,X``, each an int >= 1 (stride, dilation)."""
+
+    name = "N|Y,X"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse to an int or a ``(y, x)`` tuple."""
+        if isinstance(value, int | tuple):
+            return value
+        try:
+            numbers = _ints(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not N or Y,X (whole numbers)", param, ctx)
+        if len(numbers) not in (1, 2) or min(numbers) < 1:
+            self.fail(f"{value!r} must be N or Y,X with each value >= 1", param, ctx)
+        return numbers[0] if len(numbers) == 1 else (numbers[0], numbers[1])
+
+
+class PaddingType(click.ParamType):
+    """``N``, ``H,W``, ``T,B,L,R`` or one of ``same``, ``valid``, ``full``."""
+
+    name = "N|H,W|T,B,L,R|same|valid|full"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse to the engine's padding spec."""
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in PADDING_WORDS:
+            return word
+        try:
+            n = _ints(word)
+        except ValueError:
+            self.fail(f"{value!r} is not N, H,W, T,B,L,R or one of same, valid, full", param, ctx)
+        if min(n) < 0 or len(n) not in (1, 2, 4):
+            self.fail(f"{value!r} must be 1, 2 or 4 whole numbers >= 0", param, ctx)
+        if len(n) == 1:
+            return n[0]
+        if len(n) == 2:
+            return (n[0], n[1])
+        return ((n[0], n[1]), (n[2], n[3]))
+
+
+class KernelSpecType(click.ParamType):
+    """A ``--kernel`` spec: a name, ``NAME:ARGS``, an inline matrix or a file."""
+
+    name = "SPEC"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse with :func:`convcli.kernels.parse_kernel_spec`; errors are usage errors."""
+        if not isinstance(value, str):
+            return value
+        from convcli.errors import ConvcliError
+        from convcli.kernels import parse_kernel_spec
+
+        try:
+            return parse_kernel_spec(value)
+        except ConvcliError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+PAIR = PairType()
+PADDING = PaddingType()
+KERNEL_SPEC = KernelSpecType()
+PADDING_MODE_CHOICE = click.Choice(PADDING_MODES + tuple(PADDING_MODE_ALIASES))
+
+# The defaults of `apply`; `shape` and `explain` share them so `shape` predicts `apply`.
+DEFAULT_PADDING = "same"
+DEFAULT_PADDING_MODE = "reflect"
+
+
+def geometry_options(fn: F) -> F:
+    """Add --stride, --padding, --padding-mode, --cval, --dilation, --flip, --method."""
+    options = [
+        click.option(
+            "-s",
+            "--stride",
+            type=PAIR,
+            default=1,
+            show_default=True,
+            help="Step of the kernel: N or Y,X.",
+        ),
+        click.option(
+            "-p",
+            "--padding",
+            type=PADDING,
+            default=DEFAULT_PADDING,
+            show_default=True,
+            help="Pads: N, H,W, T,B,L,R, or same/valid/full.",
+        ),
+        click.option(
+            "-m",
+            "--padding-mode",
+            type=PADDING_MODE_CHOICE,
+            default=DEFAULT_PADDING_MODE,
+            show_default=True,
+            help="What the pads hold.",
+        ),
+        click.option(
+            "--cval",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="The constant for --padding-mode zeros.",
+        ),
+        click.option(
+            "-d",
+            "--dilation",
+            type=PAIR,
+            default=1,
+            show_default=True,
+            help="Gap between kernel taps: N or Y,X.",
+        ),
+        click.option(
+            "--flip/--no-flip",
+            default=False,
+            show_default=True,
+            help="True convolution (kernel rotated 180°) instead of cross-correlation.",
+        ),
+        click.option(
+            "--method",
+            type=click.Choice(METHODS),
+            default="auto",
+            show_default=True,
+            help="Engine method; auto picks the fastest.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn

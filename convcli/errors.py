@@ -1,0 +1,43 @@
+"""Every user-facing failure in convcli is a :class:`ConvcliError`.
+
+Library code raises the subclasses below with a message that names the value received
+and what was expected; ``cli.py`` turns them into one line on stderr and an exit code.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of the ``convcli`` command, as documented in the README."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+
+
+class ConvcliError(Exception):
+    """Base class of every error convcli raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class GeometryError(ConvcliError, ValueError):
+    """Stride, padding, dilation or shapes that cannot work together."""
+
+
+class EngineError(ConvcliError, ValueError):
+    """An array the engine cannot take (dimensions, dtype, empty, non-finite)."""
+
+
+class KernelError(ConvcliError, ValueError):
+    """A kernel spec, file or parameter that is not valid."""
+
+
+class ImageError(ConvcliError):
+    """An image that cannot be read or decoded."""
+
+
+class OutputError(ConvcliError):
+    """An output that cannot or must not be written."""
