@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from convcli.errors import ConvcliError, ExitCode
+from convcli.errors import ConvcliError
 
 
 def _version() -> str:
