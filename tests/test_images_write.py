@@ -284,3 +284,14 @@ def test_write_npy_refuses_objects_atomically(tmp_path: Path) -> None:
         write_npy(target, np.array([{}, None], dtype=object))
     assert target.read_bytes() == before
     assert leftovers(tmp_path) == []
+
+
+def test_atomic_write_gives_the_mode_open_would(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    target = tmp_path / "out.bin"
+    images.atomic_write(target, lambda handle: handle.write(b"data"))
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"data")
+    assert stat.S_IMODE(os.stat(target).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
