@@ -1,0 +1,446 @@
+"""``convcli apply``: filter images (files, folders, stdin) and write the feature maps.
+
+Wiring only: the plan comes from :mod:`convcli.filtering`, inputs and outputs from
+:mod:`convcli.batch`. Standard output carries data only (an image for ``-o -``, JSON
+lines for ``--json``, the plan for ``--dry-run``); every summary, progress bar and error
+goes to standard error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from convcli.cli.params import KERNEL_SPEC, geometry_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from convcli.batch import Job, Outcome
+    from convcli.filtering import ApplySettings, FilterPlan, ImageResult
+
+OUTPUT_FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "npy")
+# Copies of convcli.images.VALUE_MAPPINGS and convcli.kernels.COMBINE_MODES (a test checks
+# they agree): importing those modules here would cost `convcli --help` ~50 ms.
+VALUE_MAPPINGS = ("auto", "clip", "abs", "normalize", "offset", "raw")
+COMBINE_MODES = ("stack", "magnitude", "max", "min", "sum", "abs-sum")
+MAPPING_HELP = (
+    "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
+    "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
+)
+
+
+@click.command("apply")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-k",
+    "--kernel",
+    "kernels",
+    type=KERNEL_SPEC,
+    multiple=True,
+    required=True,
+    help="Kernel spec: NAME, NAME:ARGS, a matrix or a file. Repeat for a bank.",
+)
+@click.option(
+    "--combine",
+    type=click.Choice(COMBINE_MODES),
+    default=None,
+    help="How several kernels combine (stack: one map each). "
+    "[default: a bank's own mode; stack for several -k]",
+)
+@click.option("--chain", is_flag=True, help="Apply the kernels one after another instead.")
+@geometry_options
+@click.option(
+    "--color",
+    type=click.Choice(["keep", "gray"]),
+    default="keep",
+    show_default=True,
+    help="keep: filter every channel; gray: BT.601 luma first.",
+)
+@click.option(
+    "--alpha",
+    "alpha_mode",
+    type=click.Choice(["keep", "filter", "drop"]),
+    default="keep",
+    show_default=True,
+    help="Alpha kept (on the output grid), filtered like a channel, or dropped.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    type=click.Choice(VALUE_MAPPINGS),
+    default="auto",
+    show_default=True,
+    help=MAPPING_HELP,
+)
+@click.option(
+    "--depth",
+    type=click.Choice(["8", "16"]),
+    default=None,
+    help="Output bits per sample. [default: 16 for 16-bit input where the format allows, else 8]",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE|DIR/|-",
+    help="Output file (one input); folder (ends in /, exists, or has no suffix); - for "
+    "stdout. "
+    "[default: <stem>_<kernel>.<ext> beside each input]",
+)
+@click.option(
+    "--output-dir",
+    default=None,
+    metavar="DIR",
+    help="Write into DIR, mirroring sub-folders of folder inputs.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="Output format. [default: from -o's extension; the input's for default "
+    "names; png for -o -]",
+)
+@click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders of folders.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for several inputs. [default: number of cores]",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary or progress; errors only.")
+@click.option("--skip-existing", is_flag=True, help="Leave inputs whose outputs exist alone.")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist.")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per image on stdout (summaries stay on stderr).",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest width x height read (guard against decompression bombs). [default: 89478485]",
+)
+@click.pass_context
+def apply_command(ctx: click.Context, **kw: Any) -> None:
+    """Filter images with kernels and write the feature maps.
+
+    \b
+      convcli apply photo.png -k sobel_x
+      convcli apply photo.png -k gaussian:sigma=2 -o blurred.png
+      convcli apply photos/ -r -k sobel -o out/ --jobs 4
+      convcli apply - -k sharpen -o - < in.png > out.png
+
+    INPUT is an image file, a folder of images, or - for standard input. Outputs are
+    never written over an input, and never half-written. Exit status: 0 all done,
+    1 some image failed, 2 usage error.
+    """
+    settings = _settings(kw)
+    files, missing = _inputs(kw)
+    failures = len(missing)
+    jobs, dropped = _plan(kw, files, settings.plan)
+    run, skipped = _checked(jobs, kw)
+    if kw["dry_run"]:
+        _print_plan(run, skipped, kw["as_json"])
+        ctx.exit(1 if failures else 0)
+    batch = len(jobs) + failures > 1
+    report = _Report(quiet=kw["quiet"], as_json=kw["as_json"], batch=batch, failed=failures)
+    report.missing(missing)
+    report.skipped(skipped)
+    _run(run, settings, kw, report)
+    report.close(files_found=len(files), dropped=dropped)
+    if report.failed:
+        ctx.exit(1)
+
+
+def _settings(kw: dict[str, Any]) -> ApplySettings:
+    from convcli.errors import ConvcliError
+    from convcli.filtering import ApplySettings, ConvOptions, build_plan
+
+    try:
+        plan = build_plan(kw["kernels"], combine=kw["combine"], chain=kw["chain"])
+    except ConvcliError as exc:
+        raise click.UsageError(str(exc)) from None
+    options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
+                          kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
+    depth = None if kw["depth"] is None else int(kw["depth"])
+    return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
+                         kw["max_pixels"])  # fmt: skip
+
+
+def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    from convcli.batch import expand_inputs
+    from convcli.errors import ConvcliError
+
+    try:
+        expansion = expand_inputs(kw["inputs"], recursive=kw["recursive"])
+    except ConvcliError as exc:
+        raise click.UsageError(str(exc)) from None
+    for name, reason in expansion.missing:
+        click.echo(f"convcli: error: {name}: {reason}", err=True)
+    files = [_with_stdin(f) if f.path is None else f for f in expansion.files]
+    if not files and not expansion.missing:
+        skipped = (
+            f" ({expansion.non_images} non-image files skipped)" if expansion.non_images else ""
+        )
+        msg = f"no images found in {', '.join(kw['inputs'])}{skipped}"
+        raise click.ClickException(msg)
+    kw["non_images"] = expansion.non_images
+    return files, [name for name, _ in expansion.missing]
+
+
+def _with_stdin(source: Any) -> Any:
+    return replace(source, data=sys.stdin.buffer.read())
+
+
+def _plan(kw: dict[str, Any], files: Sequence[Any], plan: FilterPlan) -> tuple[list[Job], int]:
+    from convcli.batch import drop_own_outputs, plan_jobs
+    from convcli.errors import OutputError
+
+    try:
+        jobs = plan_jobs(files, plan.map_names, output=kw["output"],
+                         output_dir=kw["output_dir"], fmt=kw["fmt"])  # fmt: skip
+    except OutputError as exc:
+        raise click.UsageError(str(exc)) from None
+    _check_formats(jobs, kw)
+    return drop_own_outputs(jobs)
+
+
+def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
+    from convcli.batch import FLOAT_FORMATS, FORMATS_16BIT
+
+    formats = {fmt for job in jobs for fmt in job.formats}
+    if kw["depth"] == "16" and formats - FORMATS_16BIT:
+        bad = ", ".join(sorted(formats - FORMATS_16BIT))
+        msg = f"--depth 16 needs png or tiff output; got {bad}"
+        raise click.UsageError(msg)
+    if kw["mapping"] == "raw" and formats - FLOAT_FORMATS:
+        bad = ", ".join(sorted(formats - FLOAT_FORMATS))
+        msg = f"--map raw keeps float values: write .tif or .npy, not {bad}"
+        raise click.UsageError(msg)
+    to_stdout = any(out == "-" for job in jobs for out in job.outputs)
+    if to_stdout and not kw["dry_run"] and sys.stdout.isatty():
+        msg = "refusing to write image data to a terminal; use -o FILE"
+        raise click.UsageError(msg)
+    if to_stdout and kw["as_json"]:
+        msg = "--json and -o - both want stdout; write the image to a file"
+        raise click.UsageError(msg)
+
+
+def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+    from convcli.batch import check_jobs
+
+    if kw["overwrite"] and kw["skip_existing"]:
+        msg = "give --overwrite or --skip-existing, not both"
+        raise click.UsageError(msg)
+    return check_jobs(jobs, overwrite=kw["overwrite"], skip_existing=kw["skip_existing"])
+
+
+def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> None:
+    for job, status in [(j, "planned") for j in run] + [(j, "skipped") for j in skipped]:
+        if as_json:
+            record = {"input": job.source.display, "status": status, "outputs": list(job.outputs)}
+            click.echo(json.dumps(record))
+            continue
+        verb = "would write" if status == "planned" else "would skip (exists)"
+        for out in job.outputs:
+            click.echo(f"{verb} {out} <- {job.source.display}")
+
+
+def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
+    from functools import partial
+
+    from convcli.batch import default_jobs, process_job, run_jobs
+
+    worker = partial(process_job, settings=settings)
+    processes = kw["jobs"] or default_jobs()
+    with report.progress(len(run)):
+        for _, outcome in run_jobs(run, worker, processes=processes):
+            report.outcome(outcome)
+            if outcome.result is not None and outcome.result.data is not None:
+                stdout = sys.stdout.buffer
+                stdout.write(outcome.result.data)
+                stdout.flush()
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+@dataclass
+class _Report:
+    """Everything printed while a run goes: errors, summaries, JSON lines, the closing table."""
+
+    quiet: bool
+    as_json: bool
+    batch: bool
+    done: int = 0
+    failed: int = 0
+    skips: int = 0
+    start: float = field(default_factory=time.perf_counter)
+    _console: Console | None = None
+    _progress: Any = None
+    _task: Any = None
+
+    @property
+    def console(self) -> Console:
+        """The rich console on stderr (created on first use)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        return self._console
+
+    def progress(self, total: int) -> Any:
+        """A context with a progress bar on stderr when it is a terminal and the run is a batch."""
+        from contextlib import nullcontext
+
+        if self.quiet or total < 2 or not sys.stderr.isatty():
+            return nullcontext()
+        from rich.progress import Progress
+
+        self._progress = Progress(console=self.console, transient=True)
+        self._task = self._progress.add_task("filtering", total=total)
+        return self._progress
+
+    def error(self, line: str) -> None:
+        """One ``convcli: error: ...`` line on stderr."""
+        if self._progress is not None:
+            self.console.print(f"convcli: error: {line}", markup=False, soft_wrap=True)
+        else:
+            click.echo(f"convcli: error: {line}", err=True)
+
+    def missing(self, names: Sequence[str]) -> None:
+        """JSON records for inputs that do not exist (their error line is already out)."""
+        if self.as_json:
+            for name in names:
+                record = {"input": name, "status": "failed", "error": "no such file or folder"}
+                click.echo(json.dumps(record))
+
+    def skipped(self, jobs: Sequence[Job]) -> None:
+        """Report inputs skipped because their outputs exist."""
+        self.skips += len(jobs)
+        for job in jobs:
+            if self.as_json:
+                record = {"input": job.source.display, "status": "skipped",
+                          "outputs": list(job.outputs)}  # fmt: skip
+                click.echo(json.dumps(record))
+
+    def outcome(self, outcome: Outcome) -> None:
+        """Report one finished image."""
+        if self._progress is not None:
+            self._progress.advance(self._task)
+        if outcome.error is not None:
+            self.failed += 1
+            self.error(outcome.error)
+            if self.as_json:
+                record = {"input": outcome.job.source.display, "status": "failed",
+                          "error": outcome.error}  # fmt: skip
+                click.echo(json.dumps(record))
+            return
+        self.done += 1
+        if self.as_json:
+            click.echo(json.dumps(outcome.result.record()))
+        if not self.quiet:
+            self._summary(outcome.result)
+
+    def _summary(self, result: ImageResult) -> None:
+        from rich.text import Text
+
+        if self.batch:
+            self.console.print(Text(_one_line(result)), soft_wrap=True)
+        else:
+            for line in _summary_lines(result):
+                self.console.print(line, soft_wrap=True)
+
+    def close(self, *, files_found: int, dropped: int) -> None:
+        """The closing table of a batch."""
+        if self.quiet or not self.batch:
+            return
+        from rich.table import Table
+
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        table = Table(title="convcli apply", title_justify="left")
+        for name in ("done", "skipped", "failed", "time", "images/s"):
+            table.add_column(name, justify="right")
+        table.add_row(str(self.done), str(self.skips + dropped), str(self.failed),
+                      f"{elapsed:.2f} s", f"{rate:.1f}")  # fmt: skip
+        self.console.print(table)
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+def _pair(pair: Sequence[int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
+
+
+def _pads(pads: Any) -> str:
+    (top, bottom), (left, right) = pads
+    return f"t{top} b{bottom} l{left} r{right}"
+
+
+def _value_line(m: Any, auto: bool) -> str:
+    why = ""
+    if auto and m.mapping in ("abs", "clip"):
+        why = " (auto: kernel sums to 0)" if m.mapping == "abs" else " (auto)"
+    clipped = f" · {m.clipped_share:.2%} clipped" if m.mapping != "raw" else ""
+    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{why}{clipped}"
+
+
+def _one_line(result: ImageResult) -> str:
+    outputs = ", ".join(m.output for m in result.maps)
+    first = result.maps[0]
+    return (
+        f"{result.input} → {outputs}  {_dims(result.input_shape)} → {_dims(first.shape)}"
+        f" · {first.mapping} · {result.milliseconds:.0f} ms"
+    )
+
+
+def _summary_lines(result: ImageResult) -> list[Any]:
+    from rich.text import Text
+
+    return [Text.assemble((f"{label:<10}", "bold cyan"), value) for label, value in
+            _summary_rows(result)]  # fmt: skip
+
+
+def _summary_rows(result: ImageResult) -> list[tuple[str, str]]:
+    depth = "float" if result.bit_depth == 32 else f"{result.bit_depth}-bit"
+    rows = [("input", f"{result.input}  {_dims(result.input_shape)}  {result.mode} {depth}")]
+    steps = result.applied if " → " in result.kernel else result.applied[:1]
+    for a in steps:
+        name = a.name if len(steps) > 1 else result.kernel
+        rows.append(("kernel", f"{name}  {_dims(a.shape)}"))
+        rows.append(("geometry", _geometry_line(a, result.padding_mode)))
+    methods = dict.fromkeys(a.method for a in result.applied)
+    rows.append(("method", ", ".join(methods)))
+    for m in result.maps:
+        bits = "float32" if m.depth is None else f"{m.depth}-bit"
+        alpha = " + alpha" if m.alpha else ""
+        rows.append(("output", f"{_dims(m.shape)} → {m.output}  {m.format.upper()} {bits}{alpha}"))
+        rows.append(("values", _value_line(m, result.auto_mapping)))
+    rows.append(("time", f"{result.milliseconds:.0f} ms"))
+    return rows
+
+
+def _geometry_line(a: Any, padding_mode: str) -> str:
+    g = a.geometry
+    how = ", ".join(w for w in (g.padding_word, padding_mode) if w and sum(map(sum, g.pads)))
+    op = "convolution (kernel flipped)" if a.flip else "cross-correlation"
+    return (
+        f"pads {_pads(g.pads)}{f' ({how})' if how else ''} · stride {_pair(g.stride)} · "
+        f"dilation {_pair(g.dilation)} · {op}"
+    )
