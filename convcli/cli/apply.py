@@ -160,7 +160,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     report.missing(missing)
     report.skipped(skipped)
     _run(run, settings, kw, report)
-    report.close(files_found=len(files), dropped=dropped)
+    report.close(dropped=dropped, non_images=kw["non_images"])
     if report.failed:
         ctx.exit(1)
 
@@ -364,8 +364,8 @@ class _Report:
             for line in _summary_lines(result):
                 self.console.print(line, soft_wrap=True)
 
-    def close(self, *, files_found: int, dropped: int) -> None:
-        """The closing table of a batch."""
+    def close(self, *, dropped: int, non_images: int) -> None:
+        """The closing table of a batch (skipped: outputs kept; not images: other files)."""
         if self.quiet or not self.batch:
             return
         from rich.table import Table
@@ -373,10 +373,10 @@ class _Report:
         elapsed = time.perf_counter() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         table = Table(title="convcli apply", title_justify="left")
-        for name in ("done", "skipped", "failed", "time", "images/s"):
+        for name in ("done", "skipped", "not images", "failed", "time", "images/s"):
             table.add_column(name, justify="right")
-        table.add_row(str(self.done), str(self.skips + dropped), str(self.failed),
-                      f"{elapsed:.2f} s", f"{rate:.1f}")  # fmt: skip
+        table.add_row(str(self.done), str(self.skips + dropped), str(non_images),
+                      str(self.failed), f"{elapsed:.2f} s", f"{rate:.1f}")  # fmt: skip
         self.console.print(table)
 
 
