@@ -11,6 +11,7 @@ the same numbers with Pillow.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ TEXT_SUFFIXES = frozenset({".txt", ".csv", ".tsv", ".dat", ".mat"})
 SMALL_GRID = 12
 """Inputs up to this many rows and columns are shown whole."""
 _NUMPY_MODES = {"reflect": "reflect", "symmetric": "symmetric", "replicate": "edge"}
+_SIZE_LIKE = re.compile(r"^\s*\d+\s*[xX][\dxX\s]*$")
+"""Text meant as a size (``5x``, ``224x224x3x2``), valid or not."""
 
 
 @dataclass(frozen=True)
@@ -178,17 +181,37 @@ def load_input(source: str | Path) -> LearnInput:
     ImageError
         Missing or unreadable file, ragged rows, non-numbers, not 2-D.
     """
-    path = Path(source)
-    if not path.is_file():
-        msg = f"{path}: no such file"
-        raise ImageError(msg)
+    path = _existing_file(source)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        values = parse_matrix(path.read_text(encoding="utf-8"), str(path))
-        return LearnInput(values, str(path), "text")
+        return LearnInput(parse_matrix(_read_text(path), str(path)), str(path), "text")
     if suffix == ".npy":
         return LearnInput(_load_npy(path), str(path), "npy")
     return _load_image(path)
+
+
+def _existing_file(source: str | Path) -> Path:
+    """``source`` as a path to a file, or an :class:`ImageError` saying what it is instead."""
+    path = Path(source)
+    if path.is_dir():
+        msg = f"{path}: is a folder; expected a file (a text matrix, a .npy or an image)"
+        raise ImageError(msg)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise ImageError(msg)
+    return path
+
+
+def _read_text(path: Path) -> str:
+    """A text matrix file's content, or an :class:`ImageError` saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        msg = f"{path}: not UTF-8 text; expected rows of numbers"
+        raise ImageError(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read: {exc.strerror or exc}"
+        raise ImageError(msg) from None
 
 
 def parse_matrix(text: str, name: str = "<matrix>") -> np.ndarray:
@@ -239,16 +262,39 @@ def _is_number(word: str) -> bool:
     return True
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def _open_npy(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file, memory-mapped (no pickles)."""
+    from convcli._kernel_matrix import NPY_MAGIC, NPY_NO_HEADER
+
     try:
-        array = np.load(path, allow_pickle=False)
+        with path.open("rb") as handle:
+            magic = handle.read(len(NPY_MAGIC))
+        if magic != NPY_MAGIC:
+            msg = f"{path}: cannot read as .npy: {NPY_NO_HEADER}"
+            raise ImageError(msg)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        msg = f"{path}: cannot read as .npy: {exc}"
+        text = str(exc).strip()
+        objects = "pickle" in text or "Python objects" in text
+        reason = "it holds Python objects; expected an array of numbers" if objects else text
+        msg = f"{path}: cannot read as .npy: {reason}"
         raise ImageError(msg) from None
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    array = _open_npy(path)
     if array.ndim != 2 or array.dtype.kind not in "biuf":
         msg = f"{path}: expected a 2-D array of numbers; got shape {array.shape} ({array.dtype})"
         raise ImageError(msg)
-    return array.astype(np.float64)
+    if array.size == 0:
+        msg = f"{path}: the array is empty (shape {array.shape}); expected at least one value"
+        raise ImageError(msg)
+    values = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        row, col = np.argwhere(~np.isfinite(values))[0]
+        msg = f"{path}: value [{row}, {col}] is {values[row, col]}; expected finite numbers"
+        raise ImageError(msg)
+    return values
 
 
 def _load_image(path: Path) -> LearnInput:
@@ -271,11 +317,10 @@ def input_shape(source: str | Path) -> tuple[int, int, int]:
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix == ".npy" and path.is_file():
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-        shape = tuple(int(n) for n in array.shape)
-        if len(shape) in (2, 3):
+        shape = tuple(int(n) for n in _open_npy(path).shape)
+        if len(shape) in (2, 3) and min(shape) > 0:
             return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
-        msg = f"{path}: expected a 2-D or 3-D array; got shape {shape}"
+        msg = f"{path}: expected a non-empty 2-D or 3-D array; got shape {shape}"
         raise ImageError(msg)
     if suffix in TEXT_SUFFIXES:
         h, w = load_input(path).values.shape
@@ -314,9 +359,10 @@ def shape_of(source: str) -> tuple[tuple[int, int, int], str]:
     if Path(source).is_file():
         how = "header only" if Path(source).suffix.lower() not in TEXT_SUFFIXES | {".npy"} else ""
         return input_shape(source), f"{source} ({how})" if how else source
-    if looks_like_size(source):
-        return parse_size(source), "size"
-    msg = f"{source}: no such file; expected an image, .npy, text matrix or size like 224x224x3"
+    if looks_like_size(source) or _SIZE_LIKE.match(source):
+        return parse_size(source), "size"  # a malformed size gets parse_size's message
+    what = "is a folder" if Path(source).is_dir() else "no such file"
+    msg = f"{source}: {what}; expected an image, .npy, text matrix or size like 224x224x3"
     raise ImageError(msg)
 
 
@@ -418,7 +464,7 @@ def explain_at(setup: Setup, at: Pair) -> PositionExplanation:
     >>> e.values.tolist(), e.total
     ([[6.0, 7.0], [10.0, 11.0]], 34.0)
     """
-    _check_position(setup.geometry, at)
+    check_position(setup.geometry, at)
     rows, cols = setup.tap_indices(at)
     values = setup.padded[np.ix_(rows, cols)]
     products = values * setup.kernel_used
@@ -433,7 +479,8 @@ def explain_at(setup: Setup, at: Pair) -> PositionExplanation:
     )
 
 
-def _check_position(geometry: Geometry, at: Pair) -> None:
+def check_position(geometry: Geometry, at: Pair) -> None:
+    """Raise :class:`GeometryError` unless ``at`` is a position of the output."""
     oh, ow = geometry.output_hw
     if not (0 <= at[0] < oh and 0 <= at[1] < ow):
         msg = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -242,15 +242,32 @@ def build_gallery(
     original = Image.fromarray(np.round(thumb).astype(np.uint8)).convert("RGB")
     rendered = [_Rendered("original", "original", original, False, 0.0, 255.0)]
     rendered += [_render_map(s, *filter_tile(gray, s)) for s in specs]
+    rendered = _enlarged(rendered, tile_size)
     columns = columns or min(_MAX_COLUMNS, math.ceil(math.sqrt(len(rendered))))
     return _compose(rendered, columns, title)
+
+
+def _enlarged(rendered: list[_Rendered], tile_size: int) -> list[_Rendered]:
+    """Small images drawn bigger, each pixel a square block, to fill about ``tile_size``.
+
+    The filtering itself runs on the real pixels; only the pictures are enlarged.
+    """
+    width, height = rendered[0].picture.size
+    factor = tile_size // max(width, height)
+    if factor < 2:
+        return rendered
+    new_size = (width * factor, height * factor)
+    return [
+        replace(item, picture=item.picture.resize(new_size, Image.Resampling.NEAREST))
+        for item in rendered
+    ]
 
 
 def _compose(rendered: list[_Rendered], columns: int, title: str) -> Gallery:
     tw, th = rendered[0].picture.size
     rows = math.ceil(len(rendered) / columns)
     cell_w, cell_h = tw + _MARGIN, th + _LABEL_H
-    width = max(_MARGIN + columns * cell_w, 420)
+    width = max(_MARGIN + columns * cell_w, _legend_width())
     height = _TITLE_H + rows * cell_h + _LEGEND_H
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
@@ -286,6 +303,16 @@ def _short(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 10 else f"{value:.3g}"
 
 
+_LEGEND_TEXT = "signed maps: blue negative, white zero, red positive; ±s under each tile"
+_LEGEND_TEXT_X = 172
+"""Where the legend's text starts, right of its colour bar."""
+
+
+def _legend_width() -> int:
+    """The sheet width the legend needs, so its text is never cut off."""
+    return _MARGIN + _LEGEND_TEXT_X + math.ceil(_font().getlength(_LEGEND_TEXT)) + _MARGIN
+
+
 def _legend(draw: ImageDraw.ImageDraw, xy: tuple[int, int]) -> None:
     x, y = xy
     bar = np.linspace(-1.0, 1.0, 160)
@@ -297,9 +324,9 @@ def _legend(draw: ImageDraw.ImageDraw, xy: tuple[int, int]) -> None:
     draw.text((x, y + 13), "-s", fill=_TEXT, font=font)
     draw.text((x + 77, y + 13), "0", fill=_TEXT, font=font)
     draw.text((x + 148, y + 13), "+s", fill=_TEXT, font=font)
-    text = "signed maps: blue negative, white zero, red positive; ±s under each tile"
-    draw.text((x + 172, y), text, fill=_TEXT, font=font)
-    draw.text((x + 172, y + 14), "other maps: grey levels 0..max", fill=_MUTED, font=font)
+    draw.text((x + _LEGEND_TEXT_X, y), _LEGEND_TEXT, fill=_TEXT, font=font)
+    other = "other maps: grey levels 0..max"
+    draw.text((x + _LEGEND_TEXT_X, y + 14), other, fill=_MUTED, font=font)
 
 
 def write_gallery(path: str | Path, gallery: Gallery) -> None:

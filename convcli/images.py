@@ -717,6 +717,14 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
+def _check_parents(target: Path) -> None:
+    """Name a file that stands where a folder of ``target``'s path should be."""
+    for parent in reversed(target.parents):
+        if parent.exists() and not parent.is_dir():
+            msg = f"{target}: cannot write: {parent} is a file, not a folder"
+            raise OutputError(msg)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
     """Write a file atomically: a temporary file in the same folder, then ``os.replace``.
 
@@ -736,6 +744,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
         When the folder or file cannot be written.
     """
     target = Path(path)
+    _check_parents(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

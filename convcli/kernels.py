@@ -767,14 +767,17 @@ def load_kernel_file(path: Path) -> Kernel | KernelBank:
     """
     label = str(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        msg = f"{label}: is a folder; expected a kernel file"
+        raise KernelError(msg)
+    if not suffix and not path.exists():
+        msg = f"{label}: kernel file not found"
+        raise KernelError(msg)
     if suffix not in FILE_SUFFIXES:
         msg = (
             f"{label}: unsupported kernel file type {suffix or '(none)'!r}; "
             f"expected {', '.join(FILE_SUFFIXES)}"
         )
-        raise KernelError(msg)
-    if path.is_dir():
-        msg = f"{label}: is a folder; expected a kernel file"
         raise KernelError(msg)
     if suffix == ".toml":
         ctx = _TomlContext(label, path.stem, False, _member_resolver(_library()))

@@ -166,7 +166,9 @@ def parse_layer(text: str) -> LayerSpec:
     kernel_hw = (kh, int(match["kw"] or kh))
     parts = {"s": (1, 1), "d": (1, 1), "p": (0, 0)}
     padding: PaddingSpec = 0
-    for key, value in _PART.findall(word[match.end("kw") if match["kw"] else match.end("kh") :]):
+    found = _PART.findall(word[match.end("kw") if match["kw"] else match.end("kh") :])
+    _check_once(text, [key for key, _ in found])
+    for key, value in found:
         if key == "p" and not value[0].isdigit():
             padding = value
         elif key == "p":
@@ -177,6 +179,14 @@ def parse_layer(text: str) -> LayerSpec:
         msg = f"layer {text!r}: kernel size, stride and dilation must be >= 1"
         raise GeometryError(msg)
     return LayerSpec(text, kernel_hw, parts["s"], parts["d"], padding)
+
+
+def _check_once(text: str, keys: list[str]) -> None:
+    """Each of ``s``, ``d`` and ``p`` may appear once in a layer (``k3s2s2`` is a typo)."""
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        msg = f"layer {text!r} gives {', '.join(twice)} more than once; expected {_LAYER_HELP}"
+        raise GeometryError(msg)
 
 
 def _real_dropped(geometry: Geometry, axis: int) -> int:

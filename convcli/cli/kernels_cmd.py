@@ -163,7 +163,13 @@ def _print_matrix(console: Console, weights: np.ndarray, title: str) -> None:
         console.print(f"{title}: {_size(weights.shape)}, too large to print (use --json)")
         return
     console.print(f"{title}:")
-    console.print(_matrix_table(weights))
+    table = _matrix_table(weights)
+    # Never let rich shorten a value to "0.0…": print wider than the terminal instead.
+    needed = console.measure(table, options=console.options.update_width(10_000)).maximum
+    width = console.width
+    console.width = max(needed, width)
+    console.print(table, crop=False)
+    console.width = width
 
 
 def _matrix_table(weights: np.ndarray) -> Table:

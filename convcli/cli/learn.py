@@ -54,7 +54,7 @@ class PositionType(click.ParamType):
         if isinstance(value, tuple):
             return value
         parts = str(value).replace(" ", "").split(",")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
             self.fail(f"{value!r} is not ROW,COL (two whole numbers >= 0, e.g. 2,3)", param, ctx)
         return (int(parts[0]), int(parts[1]))
 
@@ -247,6 +247,14 @@ def _chain_table(rows: list[Any]) -> Any:
 # ---------------------------------------------------------------- explain
 
 
+def _check_gif_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The --gif file must be named ``*.gif``: a GIF is what gets written (never stdout)."""
+    if value is not None and not value.lower().endswith(".gif"):
+        msg = f"{value!r} does not end in .gif; expected the name of the GIF file to write"
+        raise click.BadParameter(msg, ctx, param)
+    return value
+
+
 @click.command("explain")
 @click.argument("source", metavar="INPUT")
 @click.option("-k", "--kernel", type=KERNEL_SPEC, required=True, help="Any --kernel spec.")
@@ -260,7 +268,8 @@ def _chain_table(rows: list[Any]) -> Any:
     "gif",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also write an animated GIF of the sliding window to this file.",
+    callback=_check_gif_name,
+    help="Also write an animated GIF of the sliding window to this file (.gif).",
 )
 def explain(source: str, **kw: Any) -> None:
     """Show the multiply-adds behind convolution outputs, number by number.
@@ -299,8 +308,10 @@ def _too_big(setup: Setup) -> bool:
 
 
 def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
-    from convcli.explain import SMALL_GRID, check_animatable
+    from convcli.explain import SMALL_GRID, check_animatable, check_position
 
+    if kw["at"] is not None:
+        check_position(setup.geometry, kw["at"])
     if kw["gif"]:
         check_animatable(setup)
     if kw["at"] is None and _too_big(setup) and (kw["steps"] or not kw["gif"]):
