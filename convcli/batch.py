@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+import signal
+import threading
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,9 +158,13 @@ def _expand_folder(
     for path in sorted(folder.glob(pattern)):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
+        image = path.suffix.lower() in extensions
+        if image and path.is_symlink() and not path.exists():
+            result.missing.append((str(path), "broken symbolic link"))
+            continue
         if not path.is_file():
             continue
-        if path.suffix.lower() in extensions:
+        if image:
             result.files.append(InputFile(path, root=folder, from_folder=True))
         else:
             result.non_images += 1
@@ -300,6 +306,8 @@ def plan_jobs(
         raise OutputError(msg)
     if output is not None and is_directory_target(output):
         output, output_dir = None, output
+    if output_dir is not None:
+        _check_folder(output_dir)
     if output is not None and len(files) > 1:
         msg = f"-o {output} names one output, but there are {len(files)} inputs; use -o DIR/"
         raise OutputError(msg)
@@ -314,6 +322,13 @@ def plan_jobs(
         formats = tuple(output_format(path, fmt) for path in outputs)
         jobs.append(Job(source, tuple(outputs), formats))
     return jobs
+
+
+def _check_folder(folder: str) -> None:
+    """Refuse an output folder that is a file, before any image is read."""
+    if Path(folder).exists() and not Path(folder).is_dir():
+        msg = f"output folder {folder} is a file; give -o a new or existing folder"
+        raise OutputError(msg)
 
 
 def _key(path: str | Path) -> str:
@@ -424,12 +439,14 @@ def default_jobs() -> int:
 
 def run_jobs(
     jobs: Sequence[Job], worker: Callable[[Job], Any], *, processes: int = 1
-) -> Iterator[tuple[Job, Any]]:
+) -> Generator[tuple[Job, Any], None, None]:
     """Run ``worker`` on every job; yield ``(job, result)`` as each one finishes.
 
     Worker processes are used only when there are several jobs and ``processes > 1``;
     ``worker`` must then be picklable (a module-level function or a ``partial`` of one).
     Results come in input order with one process, in completion order with several.
+    If the caller stops early (Ctrl-C, an error, closing the generator) the jobs not yet
+    started are cancelled, so no output is written after the run was given up.
     """
     if len(jobs) <= 1 or processes <= 1:
         for job in jobs:
@@ -437,11 +454,32 @@ def run_jobs(
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    workers = min(processes, len(jobs))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(processes, len(jobs)), initializer=watch_interrupts)
+    try:
         futures = {pool.submit(worker, job): job for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    finally:
+        # a plain `with` would wait for every queued job to run to the end
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_interrupted = threading.Event()
+
+
+def watch_interrupts() -> None:
+    """Worker-process initializer: after Ctrl-C, start none of the jobs already queued.
+
+    Ctrl-C reaches every process of the terminal's process group. Each worker stops its
+    current image (atomic writes leave nothing behind) and then refuses the jobs queued
+    to it that the main process can no longer cancel.
+    """
+    signal.signal(signal.SIGINT, _on_interrupt)
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -479,6 +517,8 @@ def process_job(job: Job, settings: Any) -> Outcome:
     from convcli.errors import ConvcliError
     from convcli.filtering import filter_image
 
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
     source = job.source.data or b"" if job.source.path is None else str(job.source.path)
     try:
         result = filter_image(source, job.outputs, job.formats, settings)

@@ -234,17 +234,19 @@ def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.n
     """
     from convcli.engine import convolve
 
-    result = convolve(
-        x,
-        kernel.weights,
-        stride=options.stride,
-        padding=anchored_padding(kernel, (x.shape[0], x.shape[1]), options),
-        padding_mode=options.padding_mode,
-        cval=options.cval,
-        dilation=options.dilation,
-        flip=options.flip,
-        method=options.method,
-    )
+    # NaN or huge values in float images give NaN/inf out: data, not a warning per tile
+    with np.errstate(invalid="ignore", over="ignore"):
+        result = convolve(
+            x,
+            kernel.weights,
+            stride=options.stride,
+            padding=anchored_padding(kernel, (x.shape[0], x.shape[1]), options),
+            padding_mode=options.padding_mode,
+            cval=options.cval,
+            dilation=options.dilation,
+            flip=options.flip,
+            method=options.method,
+        )
     out = result.output
     if kernel.offset:
         out = out + out.dtype.type(kernel.offset)
@@ -470,8 +472,8 @@ class ImageResult:
             "operation": "convolution" if kernel.flip else "correlation",
             "method": kernel.method,
             "mapping": first.mapping,
-            "min": first.min,
-            "max": first.max,
+            "min": _json_number(first.min),
+            "max": _json_number(first.max),
             "clipped_share": first.clipped_share,
             "ms": round(self.milliseconds, 3),
             "kernels": [_applied_record(a) for a in self.applied],
@@ -489,14 +491,19 @@ def _applied_record(applied: Applied) -> dict[str, Any]:
     }
 
 
+def _json_number(value: float) -> float | None:
+    """``value``, or None where JSON has no number (NaN, infinity)."""
+    return value if math.isfinite(value) else None
+
+
 def _map_record(result: MapResult) -> dict[str, Any]:
     return {
         "output": result.output,
         "kernel": result.name,
         "shape": list(result.shape),
         "mapping": result.mapping,
-        "min": result.min,
-        "max": result.max,
+        "min": _json_number(result.min),
+        "max": _json_number(result.max),
         "clipped": result.clipped,
         "clipped_share": result.clipped_share,
         "format": result.format,
@@ -504,8 +511,19 @@ def _map_record(result: MapResult) -> dict[str, Any]:
     }
 
 
-def output_depth(requested: int | None, bit_depth: int, fmt: str) -> int:
+def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
     """The pixel depth to write: ``--depth``, else 16 for deeper inputs where it fits.
+
+    Parameters
+    ----------
+    requested : int or None
+        ``--depth``.
+    bit_depth : int
+        The input's bits per sample.
+    fmt : str
+        The output format.
+    planes : int
+        Samples per pixel written, alpha included: TIFF holds 16 bits for one only.
 
     Raises
     ------
@@ -516,6 +534,8 @@ def output_depth(requested: int | None, bit_depth: int, fmt: str) -> int:
     --------
     >>> output_depth(None, 16, "png"), output_depth(None, 16, "jpeg"), output_depth(8, 16, "png")
     (16, 8, 8)
+    >>> output_depth(None, 16, "tiff"), output_depth(None, 16, "tiff", planes=3)
+    (16, 8)
     """
     from convcli.batch import FORMATS_16BIT
 
@@ -524,7 +544,13 @@ def output_depth(requested: int | None, bit_depth: int, fmt: str) -> int:
         raise OutputError(msg)
     if requested is not None:
         return requested
-    return 16 if bit_depth > 8 and fmt in FORMATS_16BIT else 8
+    fits = fmt == "png" or (fmt in FORMATS_16BIT and planes == 1)
+    return 16 if bit_depth > 8 and fits else 8
+
+
+def _planes(fmap: FeatureMap) -> int:
+    colour = 1 if fmap.values.ndim == 2 else int(fmap.values.shape[-1])
+    return colour + (fmap.alpha is not None)
 
 
 def filter_image(
@@ -612,7 +638,9 @@ def _write_map(
     values, report = map_values(
         fmap.values, mapping, max_value=loaded.max_value, kernel_sum=fmap.kernel_sum
     )
-    depth = output_depth(settings.depth, loaded.bit_depth, fmt)
+    if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
+        values = np.nan_to_num(values, nan=0.0)
+    depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
     data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt)
     return _result(fmap, output, fmt, report, depth), data
 

@@ -30,6 +30,7 @@ OUTPUT_FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "npy")
 # they agree): importing those modules here would cost `convcli --help` ~50 ms.
 VALUE_MAPPINGS = ("auto", "clip", "abs", "normalize", "offset", "raw")
 COMBINE_MODES = ("stack", "magnitude", "max", "min", "sum", "abs-sum")
+INTERRUPTED = 130  # exit status after Ctrl-C: 128 + SIGINT, as shells report it
 MAPPING_HELP = (
     "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
     "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
@@ -159,7 +160,12 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     report = _Report(quiet=kw["quiet"], as_json=kw["as_json"], batch=batch, failed=failures)
     report.missing(missing)
     report.skipped(skipped)
-    _run(run, settings, kw, report)
+    try:
+        _run(run, settings, kw, report)
+    except KeyboardInterrupt:
+        # click would print "Aborted!" and exit 1; scripts expect 128 + SIGINT
+        click.echo("convcli: interrupted", err=True)
+        ctx.exit(INTERRUPTED)
     report.close(dropped=dropped, non_images=kw["non_images"])
     if report.failed:
         ctx.exit(1)
@@ -180,7 +186,7 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
                          kw["max_pixels"])  # fmt: skip
 
 
-def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[str]]:
+def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     from convcli.batch import expand_inputs
     from convcli.errors import ConvcliError
 
@@ -198,7 +204,7 @@ def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[str]]:
         msg = f"no images found in {', '.join(kw['inputs'])}{skipped}"
         raise click.ClickException(msg)
     kw["non_images"] = expansion.non_images
-    return files, [name for name, _ in expansion.missing]
+    return files, [(name, f"{name}: {reason}") for name, reason in expansion.missing]
 
 
 def _with_stdin(source: Any) -> Any:
@@ -260,14 +266,17 @@ def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> No
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
+    from contextlib import closing
     from functools import partial
 
     from convcli.batch import default_jobs, process_job, run_jobs
 
     worker = partial(process_job, settings=settings)
     processes = kw["jobs"] or default_jobs()
-    with report.progress(len(run)):
-        for _, outcome in run_jobs(run, worker, processes=processes):
+    outcomes = run_jobs(run, worker, processes=processes)
+    # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
+    with report.progress(len(run)), closing(outcomes):
+        for _, outcome in outcomes:
             report.outcome(outcome)
             if outcome.result is not None and outcome.result.data is not None:
                 stdout = sys.stdout.buffer
@@ -321,12 +330,11 @@ class _Report:
         else:
             click.echo(f"convcli: error: {line}", err=True)
 
-    def missing(self, names: Sequence[str]) -> None:
+    def missing(self, lines: Sequence[tuple[str, str]]) -> None:
         """JSON records for inputs that do not exist (their error line is already out)."""
         if self.as_json:
-            for name in names:
-                record = {"input": name, "status": "failed", "error": "no such file or folder"}
-                click.echo(json.dumps(record))
+            for name, line in lines:
+                click.echo(json.dumps({"input": name, "status": "failed", "error": line}))
 
     def skipped(self, jobs: Sequence[Job]) -> None:
         """Report inputs skipped because their outputs exist."""
