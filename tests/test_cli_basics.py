@@ -73,3 +73,15 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"convcli, version {convcli.__version__}"
+
+
+def test_ctrl_c_in_any_command_exits_130() -> None:
+    group = ConvcliGroup()
+
+    @group.command()
+    def slow() -> None:
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(group, ["slow"])
+    assert result.exit_code == 130
+    assert result.stderr == "convcli: interrupted\n"

@@ -6,7 +6,6 @@ inside the commands so that ``convcli --help`` starts fast.
 
 from __future__ import annotations
 
-import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -31,6 +30,10 @@ class ConvcliGroup(click.Group):
         except ConvcliError as exc:
             click.echo(f"convcli: error: {exc}", err=True)
             ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; scripts expect 130 for Ctrl-C
+            click.echo("convcli: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=ConvcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,8 +61,4 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        cli.main(prog_name="convcli")
-    except KeyboardInterrupt:
-        click.echo("convcli: interrupted", err=True)
-        sys.exit(130)
+    cli.main(prog_name="convcli")
