@@ -11,14 +11,14 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Literal, Union, cast
+from typing import Literal, cast
 
 from convcli.errors import GeometryError
 
 Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]
 PaddingWord = Literal["valid", "same", "full"]
-PaddingSpec = Union[int, Pair, Pads, str]
+PaddingSpec = int | Pair | Pads | str
 PaddingMode = Literal["zeros", "reflect", "symmetric", "replicate", "circular"]
 
 PADDING_WORDS: tuple[PaddingWord, ...] = ("valid", "same", "full")
@@ -92,7 +92,7 @@ def normalize_padding_mode(mode: str) -> PaddingMode:
     'replicate'
     """
     if mode in PADDING_MODES:
-        return cast(PaddingMode, mode)
+        return mode
     if mode in PADDING_MODE_ALIASES:
         return PADDING_MODE_ALIASES[mode]
     valid = ", ".join(PADDING_MODES + tuple(PADDING_MODE_ALIASES))
@@ -106,7 +106,7 @@ def _explicit_pads(padding: object) -> Pads:
         pads: Pads = ((p, p), (p, p))
     elif isinstance(padding, tuple | list) and len(padding) == 2:
         if all(_is_int(v) for v in padding):
-            pads = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)  # type: ignore[assignment]
+            pads = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
         elif all(isinstance(v, tuple | list) and len(v) == 2 for v in padding) and all(
             _is_int(x) for v in padding for x in v
         ):
@@ -169,7 +169,7 @@ def resolve_pads(
         pads = tuple(
             _word_pads(word, input_hw[a], kernel_hw[a], stride[a], dilation[a]) for a in (0, 1)
         )
-        return cast(Pads, pads), cast(PaddingWord, word)
+        return cast(Pads, pads), word
     return _explicit_pads(padding), None
 
 
