@@ -1,0 +1,167 @@
+"""Padding by index maps, so any row range of the padded image is built on demand.
+
+The maps come from :func:`numpy.pad` applied to ``arange(n)``, so every mode (and every
+pad wider than the image) behaves exactly as ``numpy.pad`` does::
+
+    zeros      0 0 0 | a b c d        reflect    d c b | a b c d
+    symmetric  c b a | a b c d        replicate  a a a | a b c d
+    circular   b c d | a b c d
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convcli.geometry import Geometry, Pair, normalize_padding_mode
+
+NUMPY_PAD_MODE = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "symmetric": "symmetric",
+    "replicate": "edge",
+    "circular": "wrap",
+}
+
+
+def pad_indices(n: int, pads: Pair, padding_mode: str) -> np.ndarray:
+    """Source index of every padded position along one axis; -1 where the constant goes.
+
+    Examples
+    --------
+    >>> pad_indices(4, (3, 1), "reflect").tolist()
+    [3, 2, 1, 0, 1, 2, 3, 2]
+    >>> pad_indices(2, (1, 1), "zeros").tolist()
+    [-1, 0, 1, -1]
+    """
+    mode = normalize_padding_mode(padding_mode)
+    index = np.arange(n, dtype=np.intp)
+    if mode == "zeros":
+        return np.pad(index, pads, mode="constant", constant_values=-1)
+    return np.pad(index, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
+
+
+def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: float) -> np.ndarray:
+    """Pad an (H, W) or (H, W, C) array by ``geometry.pads`` in ``padding_mode``.
+
+    The result keeps ``image``'s dtype and equals :func:`numpy.pad` with the matching mode.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.geometry import resolve_geometry
+    >>> g = resolve_geometry((1, 3), (1, 3), padding=((0, 0), (2, 2)))
+    >>> pad_image(np.array([[1, 2, 3]]), g, "reflect", 0.0).tolist()
+    [[3, 2, 1, 2, 3, 2, 1]]
+    """
+    mode = normalize_padding_mode(padding_mode)
+    pads = [geometry.pads[0], geometry.pads[1]] + [(0, 0)] * (image.ndim - 2)
+    if mode == "zeros":
+        return np.pad(image, pads, mode="constant", constant_values=cval)
+    return np.pad(image, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class PaddedSource:
+    """The padded image, built a row range at a time in the compute dtype.
+
+    Only the rows a tile needs are ever materialised, converted from the input dtype
+    as they are copied, so peak memory stays input + output + a few tiles.
+    """
+
+    image: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    left: int
+    constant: bool
+    cval: float
+    dtype: np.dtype[Any]
+
+    @classmethod
+    def create(
+        cls, image: np.ndarray, geometry: Geometry, padding_mode: str, cval: float, dtype: Any
+    ) -> PaddedSource:
+        """Index maps for ``image`` padded by ``geometry.pads``."""
+        mode = normalize_padding_mode(padding_mode)
+        rows = pad_indices(image.shape[0], geometry.pads[0], mode)
+        cols = pad_indices(image.shape[1], geometry.pads[1], mode)
+        return cls(
+            image, rows, cols, geometry.pads[1][0], mode == "zeros", float(cval), np.dtype(dtype)
+        )
+
+    @property
+    def width(self) -> int:
+        """Padded width."""
+        return len(self.cols)
+
+    def block(self, p0: int, p1: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Padded rows ``p0:p1`` (all padded columns), in the compute dtype."""
+        shape = (p1 - p0, self.width, *self.image.shape[2:])
+        buf = np.empty(shape, self.dtype) if out is None else out[: p1 - p0]
+        self._fill_middle(buf, self.rows[p0:p1])
+        self._fill_pad_columns(buf)
+        return buf
+
+    def phases(self, p0: int, p1: int, step: int) -> list[np.ndarray]:
+        """Padded rows ``p0:p1`` split by column phase: ``[xpad[p0:p1, q::step] for q]``.
+
+        Built straight from the image (one strided copy per phase), for a column stride.
+        """
+        from convcli.engine.tiling import scratch
+
+        src_rows = self._row_source(self.rows[p0:p1])
+        result = []
+        for q in range(step):
+            cols = self.cols[q::step]
+            buf = scratch(f"phase{q}", (p1 - p0, len(cols), *self.image.shape[2:]), self.dtype)
+            self._fill_phase(buf, src_rows, q, step, cols)
+            if self.constant:
+                buf[self.rows[p0:p1] < 0] = self.cval
+            result.append(buf)
+        return result
+
+    def _row_source(self, src: np.ndarray) -> np.ndarray:
+        first, last = int(src[0]), int(src[-1])
+        if first >= 0 and last - first == len(src) - 1 and np.all(np.diff(src) == 1):
+            return self.image[first : last + 1]
+        return self.image[np.maximum(src, 0)]
+
+    def _fill_phase(
+        self, buf: np.ndarray, rows: np.ndarray, q: int, step: int, cols: np.ndarray
+    ) -> None:
+        w, left = self.image.shape[1], self.left
+        lo = max(0, -(-(left - q) // step))
+        hi = max(lo, -(-(left + w - q) // step))
+        start = q + step * lo - left
+        buf[:, lo:hi] = rows[:, start : start + step * (hi - lo) : step]
+        for part in (slice(0, lo), slice(hi, len(cols))):
+            if part.stop <= part.start:
+                continue
+            if self.constant:
+                buf[:, part] = self.cval
+            else:
+                buf[:, part] = rows[:, cols[part]]
+
+    def _fill_middle(self, buf: np.ndarray, src: np.ndarray) -> None:
+        w, left = self.image.shape[1], self.left
+        first, last = int(src[0]), int(src[-1])
+        if first >= 0 and last - first == len(src) - 1 and np.all(np.diff(src) == 1):
+            buf[:, left : left + w] = self.image[first : last + 1]
+            return
+        buf[:, left : left + w] = self.image[np.maximum(src, 0)]
+        if self.constant:
+            buf[src < 0] = self.cval
+
+    def _fill_pad_columns(self, buf: np.ndarray) -> None:
+        w, left = self.image.shape[1], self.left
+        right = self.width - left - w
+        if self.constant:
+            buf[:, :left] = self.cval
+            buf[:, left + w :] = self.cval
+            return
+        if left:
+            buf[:, :left] = buf[:, left + self.cols[:left]]
+        if right:
+            buf[:, left + w :] = buf[:, left + self.cols[left + w :]]
