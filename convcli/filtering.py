@@ -50,6 +50,7 @@ class ConvOptions:
     dilation: int | Pair = 1
     flip: bool = False
     method: str = "auto"
+    threads: int | None = None  # engine threads; None: one per core
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.n
             dilation=options.dilation,
             flip=options.flip,
             method=options.method,
+            threads=options.threads,
         )
     out = result.output
     if kernel.offset:

@@ -171,3 +171,22 @@ def test_output_folder_that_is_a_file_fails_before_work(tmp_path: Path) -> None:
     assert "output folder" in result.stderr
     assert "is a file" in result.stderr
     assert (tmp_path / "out").read_text() == "a file"
+
+
+@pytest.mark.parametrize(("cores", "jobs", "threads"), [(2, 2, 1), (8, 2, 4), (2, 4, 1)])
+def test_worker_processes_split_the_cores_with_engine_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, jobs: int, threads: int
+) -> None:
+    seen: list[int | None] = []
+
+    def fake_run_jobs(run: Any, worker: Any, *, processes: int) -> Any:
+        seen.append(worker.keywords["settings"].options.threads)
+        yield from ()
+
+    monkeypatch.setattr(batch, "run_jobs", fake_run_jobs)
+    monkeypatch.setattr(batch, "default_jobs", lambda: cores)
+    for name in ("a", "b"):
+        Image.new("L", (4, 4)).save(tmp_path / f"{name}.png")
+    result = run(str(tmp_path), "-k", "blur", "-j", str(jobs), "-o", str(tmp_path / "out/"))
+    assert result.exit_code == 0, result.output
+    assert seen == [threads]

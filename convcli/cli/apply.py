@@ -271,8 +271,12 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
 
     from convcli.batch import default_jobs, process_job, run_jobs
 
-    worker = partial(process_job, settings=settings)
     processes = kw["jobs"] or default_jobs()
+    if len(run) > 1 and processes > 1:
+        # worker processes share the cores: engine threads on top would only fight
+        threads = max(1, default_jobs() // processes)
+        settings = replace(settings, options=replace(settings.options, threads=threads))
+    worker = partial(process_job, settings=settings)
     outcomes = run_jobs(run, worker, processes=processes)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
     with report.progress(len(run)), closing(outcomes):
