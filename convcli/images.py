@@ -561,7 +561,10 @@ def map_values(
     resolved = _resolve_mapping(mapping, kernel_sum)
     values = _as_float(fmap)
     low, high = _range(values)
-    mapped, clipped = _MAPPERS[resolved](values, float(max_value))
+    if resolved == "clip" and 0 <= low and high <= max_value:
+        mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
+    else:
+        mapped, clipped = _MAPPERS[resolved](values, float(max_value))
     share = clipped / values.size if values.size else 0.0
     return mapped, MappingReport(resolved, low, high, clipped, share)
 
@@ -591,20 +594,24 @@ def _range(values: np.ndarray) -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
-def _clip(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
-    """Clip to [0, max_value], counting the values that moved."""
-    clipped = int(np.count_nonzero((values < 0) | (values > max_value)))
-    return np.clip(values, 0, max_value).astype(values.dtype), clipped
+def _clip(
+    values: np.ndarray, max_value: float, *, in_place: bool = False
+) -> tuple[np.ndarray, int]:
+    """Clip to [0, max_value], counting the values that moved (in place on a scratch array)."""
+    top = values.dtype.type(max_value)
+    clipped = int(np.count_nonzero(values < 0)) + int(np.count_nonzero(values > top))
+    out = values if in_place else np.empty_like(values)
+    return np.clip(values, values.dtype.type(0), top, out=out), clipped
 
 
 def _abs(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
     """|x| then clip."""
-    return _clip(np.abs(values), max_value)
+    return _clip(np.abs(values), max_value, in_place=True)
 
 
 def _offset(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
     """x + max/2 then clip."""
-    return _clip(values + values.dtype.type(max_value / 2), max_value)
+    return _clip(values + values.dtype.type(max_value / 2), max_value, in_place=True)
 
 
 def _normalize(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
@@ -665,10 +672,10 @@ def to_pixels(mapped: np.ndarray, depth: int, *, max_value: float | None = None)
     values = np.asarray(mapped, dtype=np.float32)
     if max_value is not None and max_value != top:
         values = values * np.float32(top / max_value)
-    # floor(x + 0.5) rounds halves up, as image tools do (np.rint would go to even)
-    rounded = np.clip(values, 0, top)
+    # floor(x + 0.5) rounds halves up, as image tools do (np.rint would go to even);
+    # after the clip x + 0.5 > 0, where the integer cast truncates: that is the floor
+    rounded = np.clip(values, np.float32(0), np.float32(top))
     rounded += np.float32(0.5)
-    np.floor(rounded, out=rounded)
     return rounded.astype(np.uint8 if depth == 8 else np.uint16)
 
 
