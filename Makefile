@@ -42,7 +42,8 @@ pytest: $(VENV)/.installed-test
 test: lint typecheck pytest
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_engine.py --rss
+	$(BIN)/python benchmarks/bench_cli.py --write
 
 wheel-check:
 	bash .ci/wheel-check
