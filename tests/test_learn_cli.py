@@ -19,13 +19,6 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def grid(tmp_path: Path) -> Path:
-    path = tmp_path / "grid.txt"
-    path.write_text("\n".join(" ".join(str((r * 7 + c) % 10) for c in range(7)) for r in range(7)))
-    return path
-
-
-@pytest.fixture
 def photo(tmp_path: Path) -> Path:
     path = tmp_path / "photo.png"
     rng = np.random.default_rng(0)

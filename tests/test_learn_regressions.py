@@ -32,13 +32,6 @@ def error_line(result: Result) -> str:
 
 
 @pytest.fixture
-def grid(tmp_path: Path) -> Path:
-    path = tmp_path / "grid.txt"
-    path.write_text("\n".join(" ".join(str((r * 7 + c) % 10) for c in range(7)) for r in range(7)))
-    return path
-
-
-@pytest.fixture
 def junk(tmp_path: Path) -> Path:
     path = tmp_path / "junk"
     path.write_bytes(bytes(range(128, 256)) * 2)
