@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared, loaded machines: no per-example deadline, and slow data generation is not a failure.
+settings.register_profile("convcli", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("convcli")
 
 
 @pytest.fixture
