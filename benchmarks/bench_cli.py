@@ -33,11 +33,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from results import replace_block
 
 BIN = Path(sys.executable).parent
 CONVCLI = str(BIN / "convcli") if (BIN / "convcli").exists() else "convcli"
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- cli:start -->", "<!-- cli:end -->"
 
 
 def imagemagick() -> list[str] | None:
@@ -229,18 +228,6 @@ def header(repeat: int) -> str:
     )
 
 
-def write_block(text: str) -> None:
-    """Replace the ``cli`` block of RESULTS.md (create the file or block if missing)."""
-    block = f"{START}\n{text}\n{END}"
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
-        RESULTS.write_text(before + block + after)
-    else:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + block + "\n")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -257,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = header(args.repeat) + "\n\n" + table(rows, startup)
     print(text)
     if args.write:
-        write_block(text)
+        replace_block("cli", text)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from results import replace_block
+
 from convcli.engine import convolve
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- engine:start -->", "<!-- engine:end -->"
 SIZES = (3, 5, 7, 15, 31)
 SLOW_SECONDS = 4.0  # a peer slower than this per run is timed once on a strip and scaled
 
@@ -295,18 +295,6 @@ def peak_rss_gib() -> float:
     return int(out.stdout.split()[-1]) / 2**20
 
 
-def write_results(lines: list[str]) -> None:
-    """Replace the engine block of RESULTS.md (or append it)."""
-    block = "\n".join([START, *lines, END])
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     """Run, print and record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -346,7 +334,7 @@ def main() -> None:
         ]
     print("\n".join(goal_lines + lines[len(lines) - (2 if opts.rss else 0) :]))
     if not opts.no_write:
-        write_results(lines)
+        replace_block("engine", "\n".join(lines))
 
 
 if __name__ == "__main__":
