@@ -144,7 +144,7 @@ def _show(value: object) -> str:
 
 def read_text_file(path: Path, label: str) -> np.ndarray:
     """Read a ``.txt``/``.csv`` matrix: one row a line, ``#`` comments, blank lines skipped."""
-    lines = _content_lines(read_text(path, label))
+    lines = content_lines(read_text(path, label))
     rows = [[_number(t, f"{label}: line {n}, value {i}") for i, t in _enum(tk)] for n, tk in lines]
     return _check_lines(rows, label, [number for number, _ in lines])
 
@@ -161,8 +161,8 @@ def _check_lines(rows: list[list[float]], label: str, line_numbers: list[int]) -
     return check_rows(rows, label)
 
 
-def _content_lines(text: str) -> list[tuple[int, list[str]]]:
-    """The (line number, value tokens) of the lines that hold values."""
+def content_lines(text: str) -> list[tuple[int, list[str]]]:
+    """The (line number, value tokens) of the lines that hold values (``#`` starts a comment)."""
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = _row_values(line.split("#", 1)[0])
@@ -244,7 +244,7 @@ def read_mat_file(path: Path, label: str) -> tuple[np.ndarray, float]:
     The first line is ``width height [scale [offset]]``; then ``height`` rows of ``width``
     values. libvips computes ``sum / scale + offset``, so the weights are divided by scale.
     """
-    lines = _content_lines(read_text(path, label))
+    lines = content_lines(read_text(path, label))
     if not lines:
         msg = f"{label}: the file is empty; expected a header line 'width height [scale [offset]]'"
         raise KernelError(msg)

@@ -20,6 +20,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from convcli._kernel_matrix import NPY_MAGIC, NPY_NO_HEADER, content_lines
 from convcli.engine import conv2d, convolve, pad_image
 from convcli.errors import EngineError, GeometryError, ImageError
 from convcli.geometry import Geometry, PaddingSpec, Pair, normalize_padding_mode, resolve_geometry
@@ -97,6 +98,23 @@ class Setup:
     def operation(self) -> str:
         """``'convolution'`` or ``'cross-correlation'``."""
         return "convolution" if self.flip else "cross-correlation"
+
+    @functools.cached_property
+    def output(self) -> np.ndarray:
+        """The engine's whole output (float64, read-only), computed once."""
+        out = convolve(
+            self.values,
+            self.kernel,
+            stride=self.geometry.stride,
+            padding=self.geometry.pads,
+            padding_mode=self.padding_mode,
+            cval=self.cval,
+            dilation=self.geometry.dilation,
+            flip=self.flip,
+            dtype=np.float64,
+        ).output
+        out.setflags(write=False)
+        return out
 
     def pad_mask(self) -> np.ndarray:
         """Boolean mask over :attr:`padded`: True for padding cells."""
@@ -228,10 +246,8 @@ def parse_matrix(text: str, name: str = "<matrix>") -> np.ndarray:
     [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     """
     rows: list[list[float]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split("#", 1)[0].replace(",", " ").split()
-        if words:
-            rows.append(_parse_row(words, name, number, rows))
+    for number, words in content_lines(text):
+        rows.append(_parse_row(words, name, number, rows))
     if not rows:
         msg = f"{name}: no numbers found; expected rows of numbers"
         raise ImageError(msg)
@@ -264,8 +280,6 @@ def _is_number(word: str) -> bool:
 
 def _open_npy(path: Path) -> np.ndarray:
     """The array of a ``.npy`` file, memory-mapped (no pickles)."""
-    from convcli._kernel_matrix import NPY_MAGIC, NPY_NO_HEADER
-
     try:
         with path.open("rb") as handle:
             magic = handle.read(len(NPY_MAGIC))
@@ -354,12 +368,12 @@ def shape_of(source: str) -> tuple[tuple[int, int, int], str]:
     >>> shape_of("224x224x3")
     ((224, 224, 3), 'size')
     """
-    from convcli.layers import looks_like_size, parse_size
+    from convcli.layers import parse_size
 
     if Path(source).is_file():
         how = "header only" if Path(source).suffix.lower() not in TEXT_SUFFIXES | {".npy"} else ""
         return input_shape(source), f"{source} ({how})" if how else source
-    if looks_like_size(source) or _SIZE_LIKE.match(source):
+    if _SIZE_LIKE.match(source):
         return parse_size(source), "size"  # a malformed size gets parse_size's message
     what = "is a folder" if Path(source).is_dir() else "no such file"
     msg = f"{source}: {what}; expected an image, .npy, text matrix or size like 224x224x3"
@@ -508,24 +522,14 @@ def _check_equal(total: float, engine_value: float, products: np.ndarray, at: Pa
 
 
 def output_grid(setup: Setup) -> np.ndarray:
-    """The whole output of the engine for ``setup`` (float64).
+    """The whole output of the engine for ``setup`` (float64, computed once per setup).
 
     Examples
     --------
     >>> output_grid(prepare(np.eye(3), np.ones((2, 2)), padding="valid")).tolist()
     [[2.0, 1.0], [1.0, 2.0]]
     """
-    return convolve(
-        setup.values,
-        setup.kernel,
-        stride=setup.geometry.stride,
-        padding=setup.geometry.pads,
-        padding_mode=setup.padding_mode,
-        cval=setup.cval,
-        dilation=setup.geometry.dilation,
-        flip=setup.flip,
-        dtype=np.float64,
-    ).output
+    return setup.output
 
 
 def pad_sources(setup: Setup) -> tuple[np.ndarray, np.ndarray] | None:

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from convcli.errors import KernelError
 from convcli.filtering import apply_plan, build_plan
+from convcli.images import LUMA_WEIGHTS
 from convcli.kernels import Kernel, KernelBank
 
 Spec = Kernel | KernelBank
@@ -127,7 +128,7 @@ def luma(pixels: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma of an RGB array; gray arrays are returned as they are."""
     if pixels.ndim == 2:
         return pixels
-    return pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return pixels[..., :3] @ np.array(LUMA_WEIGHTS)
 
 
 def diverging(values: np.ndarray, scale: float) -> np.ndarray:

@@ -726,11 +726,8 @@ def _unknown_name_message(name: str) -> str:
     known = sorted({*_library(), *PARAMETRIC})
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    suffix = (
-        ""
-        if not Path(name).exists()
-        else (f"; {name!r} exists but is not a kernel file ({', '.join(FILE_SUFFIXES)})")
-    )
+    exists = f"; {name!r} exists but is not a kernel file ({', '.join(FILE_SUFFIXES)})"
+    suffix = exists if Path(name).exists() else ""
     return f"unknown kernel {name!r}{hint}{suffix} (`convcli kernels` lists them all)"
 
 

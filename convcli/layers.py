@@ -133,11 +133,6 @@ def parse_size(text: str) -> tuple[int, int, int]:
     return h, w, c
 
 
-def looks_like_size(text: str) -> bool:
-    """Return True when ``text`` is written like ``HxW`` or ``HxWxC``."""
-    return _SIZE.match(text.strip().lower()) is not None
-
-
 def _pair_value(text: str) -> Pair:
     numbers = [int(v) for v in text.split(",")]
     return (numbers[0], numbers[-1])

@@ -42,28 +42,23 @@ def junk(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["shape", "explain"])
-def test_a_text_matrix_that_is_not_utf8_is_one_error(
-    command: str, junk: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("suffix", "reason"),
+    [
+        (".txt", "not UTF-8 text; expected rows of numbers"),
+        (
+            ".npy",
+            "cannot read as .npy: it has no NumPy header; expected a file written by numpy.save",
+        ),
+    ],
+)
+def test_an_unreadable_text_matrix_or_npy_is_one_error(
+    command: str, suffix: str, reason: str, junk: Path, tmp_path: Path
 ) -> None:
-    path = junk.rename(tmp_path / "junk.txt")
+    path = junk.rename(tmp_path / f"junk{suffix}")
     result = run(command, str(path), "-k", "3")
     assert result.exit_code == 1
-    assert (
-        error_line(result) == f"convcli: error: {path}: not UTF-8 text; expected rows of numbers"
-    )
-
-
-@pytest.mark.parametrize("command", ["shape", "explain"])
-def test_a_npy_without_a_numpy_header_is_one_error(
-    command: str, junk: Path, tmp_path: Path
-) -> None:
-    path = junk.rename(tmp_path / "junk.npy")
-    result = run(command, str(path), "-k", "3")
-    assert result.exit_code == 1
-    assert error_line(result) == (
-        f"convcli: error: {path}: cannot read as .npy: "
-        "it has no NumPy header; expected a file written by numpy.save"
-    )
+    assert error_line(result) == f"convcli: error: {path}: {reason}"
 
 
 def test_explain_refuses_a_npy_with_nan_like_a_text_matrix(tmp_path: Path) -> None:
