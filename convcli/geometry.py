@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -32,13 +33,12 @@ AXIS_NAMES = ("h", "w")
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int | _np_integer()) and not isinstance(value, bool)
+    # numbers.Integral covers int and the NumPy integer types, without importing NumPy
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _np_integer() -> type:
-    import numpy as np
-
-    return cast(type, np.integer)
+def _is_pair(value: object) -> bool:
+    return isinstance(value, tuple | list) and len(value) == 2 and all(_is_int(v) for v in value)
 
 
 def normalize_pair(value: object, name: str, *, minimum: int = 1) -> Pair:
@@ -70,13 +70,12 @@ def normalize_pair(value: object, name: str, *, minimum: int = 1) -> Pair:
     >>> normalize_pair((1, 3), "dilation")
     (1, 3)
     """
-    if _is_int(value):
-        pair = (int(cast(int, value)), int(cast(int, value)))
-    elif isinstance(value, tuple | list) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
+    both = (value, value) if _is_int(value) else value
+    if not _is_pair(both):
         msg = f"{name} must be an int or a pair of ints; got {value!r}"
         raise GeometryError(msg)
+    y, x = cast(Pair, both)
+    pair = (int(y), int(x))
     if min(pair) < minimum:
         msg = f"{name} must be >= {minimum}; got {value!r}"
         raise GeometryError(msg)
@@ -104,18 +103,12 @@ def _explicit_pads(padding: object) -> Pads:
     if _is_int(padding):
         p = int(cast(int, padding))
         pads: Pads = ((p, p), (p, p))
-    elif isinstance(padding, tuple | list) and len(padding) == 2:
-        if all(_is_int(v) for v in padding):
-            pads = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
-        elif all(isinstance(v, tuple | list) and len(v) == 2 for v in padding) and all(
-            _is_int(x) for v in padding for x in v
-        ):
-            pads = (
-                (int(padding[0][0]), int(padding[0][1])),
-                (int(padding[1][0]), int(padding[1][1])),
-            )
-        else:
-            pads = _bad_padding(padding)
+    elif _is_pair(padding):
+        ph, pw = cast(Pair, padding)
+        pads = ((int(ph), int(ph)), (int(pw), int(pw)))
+    elif isinstance(padding, tuple | list) and len(padding) == 2 and all(map(_is_pair, padding)):
+        (top, bottom), (left, right) = cast(Pads, padding)
+        pads = ((int(top), int(bottom)), (int(left), int(right)))
     else:
         pads = _bad_padding(padding)
     if min(min(pads[0]), min(pads[1])) < 0:

@@ -71,25 +71,6 @@ def band_plan(
     return BandPlan(inner, row_phases, columns)
 
 
-def column_phases(src: np.ndarray, sx: int) -> list[np.ndarray]:
-    """``[src[:, q::sx] for q]`` as contiguous copies (``[src]`` when ``sx == 1``)."""
-    if sx == 1:
-        return [src]
-    phases = []
-    for q in range(sx):
-        part = src[:, q::sx]
-        buf = scratch(f"phase{q}", part.shape, src.dtype)
-        np.copyto(buf, part)
-        phases.append(buf)
-    return phases
-
-
-def banded_tile(src: np.ndarray, plan: BandPlan, geometry: Geometry, out: np.ndarray) -> None:
-    """Fill ``out`` (one output row tile) from its padded input rows ``src``."""
-    del geometry  # the plan carries the geometry it was built for
-    banded_phases(column_phases(src, plan.geometry.stride[1]), plan, out)
-
-
 def banded_phases(phases: list[np.ndarray], plan: BandPlan, out: np.ndarray) -> None:
     """Fill ``out`` from the padded input rows split into column phases (one per ``sx``)."""
     p = plan.row_phases

@@ -26,7 +26,14 @@ from convcli.engine.validate import (
     output_dtype,
 )
 from convcli.errors import GeometryError
-from convcli.geometry import Geometry, PaddingSpec, Pair, normalize_padding_mode, resolve_geometry
+from convcli.geometry import (
+    Geometry,
+    PaddingMode,
+    PaddingSpec,
+    Pair,
+    normalize_padding_mode,
+    resolve_geometry,
+)
 
 # bytes of padded input per tile: big enough for threads to pay, small enough for L2
 TILE_BYTES = 1024 * 1024
@@ -111,15 +118,36 @@ def _execute(
     return out
 
 
-def _prepare(
-    image: ArrayLike, kernel: ArrayLike, flip: bool, **geometry_args: Any
-) -> tuple[np.ndarray, np.ndarray, Geometry]:
-    x = as_image(image)
-    k = as_kernel(kernel)
+def _run(
+    x: np.ndarray,
+    k: np.ndarray,
+    mode: PaddingMode,
+    cval: float,
+    flip: bool,
+    method: str,
+    dtype: DTypeLike | None,
+    threads: int | None,
+    **geometry_args: Any,
+) -> ConvResult:
+    """Convolve a validated 2-D image and kernel with checked options."""
     if flip:
         k = k[::-1, ::-1]
     geometry = resolve_geometry(x.shape[:2], k.shape, **geometry_args)
-    return x, np.ascontiguousarray(k), geometry
+    k = np.ascontiguousarray(k)
+    out_dtype = output_dtype(x, dtype)
+    compute = compute_dtype(out_dtype)
+    if method == "auto":
+        method = planner.choose(k, geometry, compute).method
+    source = PaddedSource.create(x, geometry, mode, cval, compute)
+    out = _execute(source, k, geometry, method, threads or cpu_count())
+    return ConvResult(out.astype(out_dtype, copy=False), geometry, method, flip)
+
+
+def _options(method: str, threads: int | None, padding_mode: str) -> PaddingMode:
+    """Check ``method`` and ``threads``; return the canonical padding mode."""
+    check_method(method)
+    check_threads(threads)
+    return normalize_padding_mode(padding_mode)
 
 
 def convolve(
@@ -152,19 +180,21 @@ def convolve(
     >>> result.output.shape, result.method, result.geometry.pads
     ((4, 4), 'direct', ((0, 0), (0, 0)))
     """
-    check_method(method)
-    check_threads(threads)
-    mode = normalize_padding_mode(padding_mode)
-    x, k, geometry = _prepare(
-        image, kernel, flip, stride=stride, padding=padding, dilation=dilation
+    mode = _options(method, threads, padding_mode)
+    x, k = as_image(image), as_kernel(kernel)
+    return _run(
+        x,
+        k,
+        mode,
+        cval,
+        flip,
+        method,
+        dtype,
+        threads,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
     )
-    out_dtype = output_dtype(x, dtype)
-    compute = compute_dtype(out_dtype)
-    if method == "auto":
-        method = planner.choose(k, geometry, compute).method
-    source = PaddedSource.create(x, geometry, mode, cval, compute)
-    out = _execute(source, k, geometry, method, threads or cpu_count())
-    return ConvResult(out.astype(out_dtype, copy=False), geometry, method, flip)
 
 
 def conv2d(
@@ -297,21 +327,25 @@ def conv1d(
     >>> conv1d([1, 2, 3], [0, 1, 0.5], padding="full", flip=True).tolist()
     [0.0, 1.0, 2.5, 4.0, 1.5]
     """
-    x = as_signal(signal)
-    k = as_kernel(kernel, ndim=1)
-    out = conv2d(
+    x, k = as_signal(signal), as_kernel(kernel, ndim=1)
+    stride_yx = (1, _one_int(stride, "stride"))
+    padding_2d = _padding_1d(padding)
+    dilation_yx = (1, _one_int(dilation, "dilation"))
+    mode = _options(method, None, padding_mode)
+    result = _run(
         x[None, :],
         k[None, :],
-        stride=(1, _one_int(stride, "stride")),
-        padding=_padding_1d(padding),
-        padding_mode=padding_mode,
-        cval=cval,
-        dilation=(1, _one_int(dilation, "dilation")),
-        flip=flip,
-        method=method,
-        dtype=dtype,
+        mode,
+        cval,
+        flip,
+        method,
+        dtype,
+        None,
+        stride=stride_yx,
+        padding=padding_2d,
+        dilation=dilation_yx,
     )
-    return out[0]
+    return result.output[0]
 
 
 __all__ = ["ConvResult", "conv1d", "conv2d", "convolve", "pad_image"]

@@ -117,11 +117,11 @@ def fft_tile(src: np.ndarray, plan: FFTPlan, geometry: Geometry, out: np.ndarray
     windows = _windows(src, plan, rows1, cols1)
     nbh, nbw = windows.shape[:2]
     image = scratch("fft-image", (nbh * bh, nbw * bw, *out.shape[2:]), out.dtype)
+    tiles = image.reshape(nbh, bh, nbw, bw, *out.shape[2:])  # a view: block (bi, bj)
     group = max(1, GROUP // max(1, int(np.prod(out.shape[2:], dtype=int))))
+    order = (2, 0, 3, 1) if out.ndim == 3 else (1, 0, 2)  # (g, [C,] bh, bw) -> (bh, g, bw[, C])
     for bi in range(nbh):
         for bj in range(0, nbw, group):
             blocks = _block_group(windows[bi, bj : bj + group], plan, ekh, ekw, out.dtype)
-            order = (2, 0, 3, 1) if blocks.ndim == 4 else (1, 0, 2)  # -> (bh, g, bw[, C])
-            target = image[bi * bh : (bi + 1) * bh, bj * bw : (bj + blocks.shape[0]) * bw]
-            target[...] = blocks.transpose(order).reshape(target.shape)
+            tiles[bi, :, bj : bj + group] = blocks.transpose(order)
     out[...] = image[:rows1:sy, :cols1:sx]

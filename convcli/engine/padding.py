@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from convcli.geometry import Geometry, Pair, normalize_padding_mode
+from convcli.engine.tiling import scratch
+from convcli.geometry import Geometry, PaddingMode, Pair, normalize_padding_mode
 
 NUMPY_PAD_MODE = {
     "zeros": "constant",
@@ -24,6 +25,13 @@ NUMPY_PAD_MODE = {
     "replicate": "edge",
     "circular": "wrap",
 }
+
+
+def _numpy_pad(array: np.ndarray, pads: Any, mode: PaddingMode, constant: float) -> np.ndarray:
+    """:func:`numpy.pad` in the canonical ``mode``; ``constant`` fills for ``zeros``."""
+    if mode == "zeros":
+        return np.pad(array, pads, mode="constant", constant_values=constant)
+    return np.pad(array, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
 
 
 def pad_indices(n: int, pads: Pair, padding_mode: str) -> np.ndarray:
@@ -36,11 +44,8 @@ def pad_indices(n: int, pads: Pair, padding_mode: str) -> np.ndarray:
     >>> pad_indices(2, (1, 1), "zeros").tolist()
     [-1, 0, 1, -1]
     """
-    mode = normalize_padding_mode(padding_mode)
     index = np.arange(n, dtype=np.intp)
-    if mode == "zeros":
-        return np.pad(index, pads, mode="constant", constant_values=-1)
-    return np.pad(index, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
+    return _numpy_pad(index, pads, normalize_padding_mode(padding_mode), -1)
 
 
 def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: float) -> np.ndarray:
@@ -56,11 +61,8 @@ def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: fl
     >>> pad_image(np.array([[1, 2, 3]]), g, "reflect", 0.0).tolist()
     [[3, 2, 1, 2, 3, 2, 1]]
     """
-    mode = normalize_padding_mode(padding_mode)
     pads = [geometry.pads[0], geometry.pads[1]] + [(0, 0)] * (image.ndim - 2)
-    if mode == "zeros":
-        return np.pad(image, pads, mode="constant", constant_values=cval)
-    return np.pad(image, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
+    return _numpy_pad(image, pads, normalize_padding_mode(padding_mode), cval)
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,6 @@ class PaddedSource:
 
         Built straight from the image (one strided copy per phase), for a column stride.
         """
-        from convcli.engine.tiling import scratch
-
         src_rows = self._row_source(self.rows[p0:p1])
         result = []
         for q in range(step):
@@ -123,6 +123,7 @@ class PaddedSource:
         return result
 
     def _row_source(self, src: np.ndarray) -> np.ndarray:
+        """Image rows ``src`` (row 0 where the constant goes): a view when they are a range."""
         first, last = int(src[0]), int(src[-1])
         if first >= 0 and last - first == len(src) - 1 and np.all(np.diff(src) == 1):
             return self.image[first : last + 1]
@@ -146,11 +147,7 @@ class PaddedSource:
 
     def _fill_middle(self, buf: np.ndarray, src: np.ndarray) -> None:
         w, left = self.image.shape[1], self.left
-        first, last = int(src[0]), int(src[-1])
-        if first >= 0 and last - first == len(src) - 1 and np.all(np.diff(src) == 1):
-            buf[:, left : left + w] = self.image[first : last + 1]
-            return
-        buf[:, left : left + w] = self.image[np.maximum(src, 0)]
+        buf[:, left : left + w] = self._row_source(src)
         if self.constant:
             buf[src < 0] = self.cval
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from convcli.engine.banded import BLOCK, band_span
+from convcli.engine.fft import fft_size
 from convcli.engine.separable import factorize
 from convcli.geometry import Geometry
 
@@ -47,8 +49,6 @@ def tap_cost(kernel: np.ndarray, geometry: Geometry) -> float:
 
 def banded_cost(kernel: np.ndarray, geometry: Geometry) -> float:
     """Estimated ns per output value of the banded matrix products (inf if not usable)."""
-    from convcli.engine.banded import BLOCK, band_span
-
     sy, sx = geometry.stride
     inner = replace(geometry, dilation=(1, 1)) if sy == 1 else geometry
     columns = max(1, int(np.count_nonzero(np.any(kernel != 0, axis=0))))
@@ -77,8 +77,6 @@ def separable_cost(rank: int, geometry: Geometry) -> float:
 
 def fft_cost(geometry: Geometry) -> float:
     """Estimated ns per output value of the blocked FFT (it computes stride-1 outputs)."""
-    from convcli.engine.fft import fft_size
-
     (ekh, ekw), (sy, sx) = geometry.effective_kernel_hw, geometry.stride
     fh, fw = fft_size(ekh), fft_size(ekw)
     waste = (fh * fw) / ((fh - ekh + 1) * (fw - ekw + 1))

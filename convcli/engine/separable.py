@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convcli.engine.banded import BandPlan, band_plan, banded_tile
+from convcli.engine.banded import BandPlan, band_plan, banded_phases
 from convcli.engine.tiling import scratch
 from convcli.geometry import Geometry
 
@@ -50,17 +50,11 @@ def _pivot_factors(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return kernel[:, j].copy(), kernel[i, :] / kernel[i, j]
 
 
-def rank(kernel: np.ndarray, dtype: Any = np.float32) -> int:
-    """Numerical rank of ``kernel`` at ``dtype`` precision."""
-    return len(factorize(kernel, dtype))
-
-
 @dataclass(frozen=True)
 class Pass:
     """One rank-1 term: the vertical band matrices and the horizontal weights."""
 
     vertical: BandPlan
-    vertical_geometry: Geometry
     row: np.ndarray
     row_band: np.ndarray | None
 
@@ -87,19 +81,19 @@ def plan_passes(kernel: np.ndarray, geometry: Geometry, dtype: Any, channels: in
         mats = band_plan(column[:, None], vgeo, np.dtype(dtype))
         # interleaved channels: a row is one signal whose taps are dx * channels apart
         band = _row_band(row, dx * channels, ROW_BLOCK, dtype) if sx == 1 else None
-        passes.append(Pass(mats, vgeo, row.astype(dtype), band))
+        passes.append(Pass(mats, row.astype(dtype), band))
     return passes
 
 
 def _horizontal_taps(
-    mid: np.ndarray, row: np.ndarray, geometry: Geometry, out: np.ndarray, accumulate: bool
+    mid: np.ndarray, row: np.ndarray, geometry: Geometry, out: np.ndarray
 ) -> None:
     (_, sx), (_, dx), ow = geometry.stride, geometry.dilation, geometry.output_hw[1]
     tmp = scratch("sep-h", out.shape, out.dtype)
     for n in range(len(row)):
         x0 = n * dx
         view = mid[:, x0 : x0 + (ow - 1) * sx + 1 : sx]
-        if n == 0 and not accumulate:
+        if n == 0:
             np.multiply(view, row[0], out=out)
         else:
             np.multiply(view, row[n], out=tmp)
@@ -129,11 +123,11 @@ def separable_tile(
     mid = scratch("sep-mid", (out.shape[0], *src.shape[1:]), out.dtype)
     acc = scratch("sep-acc", out.shape, out.dtype)
     for r, term in enumerate(passes):
-        banded_tile(src, term.vertical, term.vertical_geometry, mid)
+        banded_phases([src], term.vertical, mid)  # vertical passes have column stride 1
         target = out if r == 0 else acc
         if term.row_band is not None:
             _horizontal_blas(mid, term.row_band, target)
         else:
-            _horizontal_taps(mid, term.row, geometry, target, accumulate=False)
+            _horizontal_taps(mid, term.row, geometry, target)
         if r:
             out += acc

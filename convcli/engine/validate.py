@@ -12,57 +12,38 @@ from convcli.errors import EngineError
 METHODS = ("auto", "direct", "separable", "fft")
 
 
-def _asarray(value: ArrayLike, what: str) -> np.ndarray:
+def _real_array(value: ArrayLike, what: str, ndims: tuple[int, ...], expected: str) -> np.ndarray:
+    """``value`` as a non-empty real array with one of ``ndims`` dimensions (``expected``)."""
     try:
-        return np.asarray(value)
+        arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
         msg = f"{what} is not a rectangular numeric array ({exc})"
         raise EngineError(msg) from None
-
-
-def _check_dtype(arr: np.ndarray, what: str) -> None:
     if arr.dtype.kind not in "biuf":
         msg = f"{what} dtype must be bool, integer or float; got {arr.dtype}"
         raise EngineError(msg)
+    if arr.ndim not in ndims:
+        msg = f"{what} must be {expected}; got {arr.ndim}-D shape {arr.shape}"
+        raise EngineError(msg)
+    if arr.size == 0:
+        msg = f"{what} is empty (shape {arr.shape})"
+        raise EngineError(msg)
+    return arr
 
 
 def as_image(image: ArrayLike) -> np.ndarray:
     """Return ``image`` as an (H, W) or (H, W, C) array of a real dtype."""
-    arr = _asarray(image, "image")
-    _check_dtype(arr, "image")
-    if arr.ndim not in (2, 3):
-        msg = f"image must be 2-D (H, W) or 3-D (H, W, C); got {arr.ndim}-D shape {arr.shape}"
-        raise EngineError(msg)
-    if arr.size == 0:
-        msg = f"image is empty (shape {arr.shape})"
-        raise EngineError(msg)
-    return arr
+    return _real_array(image, "image", (2, 3), "2-D (H, W) or 3-D (H, W, C)")
 
 
 def as_signal(signal: ArrayLike) -> np.ndarray:
     """Return ``signal`` as a non-empty 1-D array of a real dtype."""
-    arr = _asarray(signal, "signal")
-    _check_dtype(arr, "signal")
-    if arr.ndim != 1:
-        msg = f"signal must be 1-D; got {arr.ndim}-D shape {arr.shape}"
-        raise EngineError(msg)
-    if arr.size == 0:
-        msg = f"signal is empty (shape {arr.shape})"
-        raise EngineError(msg)
-    return arr
+    return _real_array(signal, "signal", (1,), "1-D")
 
 
 def as_kernel(kernel: ArrayLike, ndim: int = 2) -> np.ndarray:
     """Return ``kernel`` as a finite float64 array with ``ndim`` dimensions."""
-    arr = _asarray(kernel, "kernel")
-    _check_dtype(arr, "kernel")
-    if arr.ndim != ndim:
-        msg = f"kernel must be {ndim}-D; got {arr.ndim}-D shape {arr.shape}"
-        raise EngineError(msg)
-    if arr.size == 0:
-        msg = f"kernel is empty (shape {arr.shape})"
-        raise EngineError(msg)
-    weights = arr.astype(np.float64)
+    weights = _real_array(kernel, "kernel", (ndim,), f"{ndim}-D").astype(np.float64)
     if not np.all(np.isfinite(weights)):
         msg = "kernel has NaN or infinite values; expected finite numbers"
         raise EngineError(msg)
