@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convcli.engine.tiling import cpu_count
 from convcli.errors import OutputError
 
 STDIO = "-"
@@ -431,10 +432,7 @@ def _check_existing(jobs: Sequence[Job]) -> None:
 
 def default_jobs() -> int:
     """The default ``--jobs``: the number of cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return cpu_count()
 
 
 def run_jobs(

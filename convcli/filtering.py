@@ -601,8 +601,7 @@ def filter_image(
         results.append(result)
         data = encoded if encoded is not None else data
     elapsed = (time.perf_counter() - start) * 1000
-    applied = tuple(a for fmap in fmaps for a in fmap.applied)
-    applied = tuple(dict.fromkeys(applied))
+    applied = tuple(dict.fromkeys(a for fmap in fmaps for a in fmap.applied))
     name = loaded.source if isinstance(source, str) else "-"
     return ImageResult(
         name,
@@ -629,17 +628,14 @@ def _write_map(
 ) -> tuple[MapResult, bytes | None]:
     from convcli.images import map_values
 
-    mapping = settings.mapping
-    if fmt == "npy" or mapping == "raw":
-        mapping = "raw" if mapping == "auto" else mapping
-        values, report = map_values(
-            fmap.values, mapping, max_value=loaded.max_value, kernel_sum=fmap.kernel_sum
-        )
-        data = _emit_float(values, fmap.alpha, output, fmt)
-        return _result(fmap, output, fmt, report, None), data
+    floats = fmt == "npy" or settings.mapping == "raw"
+    mapping = "raw" if floats and settings.mapping == "auto" else settings.mapping
     values, report = map_values(
         fmap.values, mapping, max_value=loaded.max_value, kernel_sum=fmap.kernel_sum
     )
+    if floats:
+        data = _emit_float(values, fmap.alpha, output, fmt)
+        return _result(fmap, output, fmt, report, None), data
     if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
         values = np.nan_to_num(values, nan=0.0)
     depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))

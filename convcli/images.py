@@ -42,10 +42,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal, get_args
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 
+from convcli.choices import VALUE_MAPPINGS, ValueMapping
 from convcli.errors import ImageError, OutputError
 
 if TYPE_CHECKING:
@@ -73,8 +74,6 @@ __all__ = [
 ]
 
 ColorMode = Literal["keep", "gray"]
-ValueMapping = Literal["auto", "clip", "abs", "normalize", "offset", "raw"]
-VALUE_MAPPINGS: tuple[ValueMapping, ...] = get_args(ValueMapping)
 
 #: Lowercase suffixes that folder scanning treats as images.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -107,7 +106,6 @@ LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 #: Formats that cannot carry alpha; write_image drops it there.
 NO_ALPHA_FORMATS: frozenset[str] = frozenset({"JPEG", "BMP"})
-_NO_ALPHA = NO_ALPHA_FORMATS
 
 _AUTO_ZERO_SUM = 1e-6
 _DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
@@ -238,6 +236,17 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+@contextmanager
+def _decoding(name: str) -> Iterator[None]:
+    """Decode with Pillow's pixel limit off; a failure becomes ImageError naming the file."""
+    try:
+        with _pillow_limit_off():
+            yield
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        msg = f"{name}: cannot decode image: {_reason(exc)}"
+        raise ImageError(msg) from None
+
+
 def _check_pixels(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
     """Refuse images over the decompression-bomb limit, pointing at --max-pixels."""
     limit = _DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
@@ -306,13 +315,9 @@ def _decode(im: PILImage.Image, name: str) -> LoadedImage:
     """Load the pixels of an open image, EXIF orientation applied."""
     from PIL import ImageOps
 
-    try:
-        with _pillow_limit_off():
-            upright = ImageOps.exif_transpose(im)
-            pixels, alpha, max_value, depth = _to_arrays(upright)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        msg = f"{name}: cannot decode image: {_reason(exc)}"
-        raise ImageError(msg) from None
+    with _decoding(name):
+        ImageOps.exif_transpose(im, in_place=True)  # not a copy of the upright image
+        pixels, alpha, max_value, depth = _to_arrays(im)
     color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
     return LoadedImage(pixels, alpha, max_value, depth, im.mode, name, im.format, color)
 
@@ -333,12 +338,8 @@ def _decode_png16(
 ) -> LoadedImage:
     """Read a 16-bit colour/LA PNG at full precision, EXIF orientation applied."""
     name = _source_name(source)
-    try:
-        with _pillow_limit_off():
-            planes, orientation = _png16_planes(source, rawmode)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        msg = f"{name}: cannot decode image: {_reason(exc)}"
-        raise ImageError(msg) from None
+    with _decoding(name):
+        planes, orientation = _png16_planes(source, rawmode)
     planes = _orient(planes, orientation)
     pixels = planes[..., 0] if rawmode == "LA;16B" else planes[..., :3]
     alpha = None if rawmode == "RGB;16B" else planes[..., -1]
@@ -564,7 +565,7 @@ def map_values(
     if resolved == "clip" and 0 <= low and high <= max_value:
         mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
     else:
-        mapped, clipped = _MAPPERS[resolved](values, float(max_value))
+        mapped, clipped = _MAPPERS[resolved](values, float(max_value), low, high)
     share = clipped / values.size if values.size else 0.0
     return mapped, MappingReport(resolved, low, high, clipped, share)
 
@@ -595,40 +596,50 @@ def _range(values: np.ndarray) -> tuple[float, float]:
 
 
 def _clip(
-    values: np.ndarray, max_value: float, *, in_place: bool = False
+    values: np.ndarray, max_value: float, low: float, high: float, *, in_place: bool = False
 ) -> tuple[np.ndarray, int]:
-    """Clip to [0, max_value], counting the values that moved (in place on a scratch array)."""
+    """Clip to [0, max_value], counting the values that moved (in place on a scratch array).
+
+    ``low`` and ``high`` are the range of ``values``: a side they show in range (not NaN)
+    is not counted, saving a pass over the array.
+    """
     top = values.dtype.type(max_value)
-    clipped = int(np.count_nonzero(values < 0)) + int(np.count_nonzero(values > top))
+    below = 0 if low >= 0 else int(np.count_nonzero(values < 0))
+    above = 0 if high <= max_value else int(np.count_nonzero(values > top))
     out = values if in_place else np.empty_like(values)
-    return np.clip(values, values.dtype.type(0), top, out=out), clipped
+    return np.clip(values, values.dtype.type(0), top, out=out), below + above
 
 
-def _abs(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
+def _abs(values: np.ndarray, max_value: float, low: float, high: float) -> tuple[np.ndarray, int]:
     """|x| then clip."""
-    return _clip(np.abs(values), max_value, in_place=True)
+    return _clip(np.abs(values), max_value, 0.0, max(abs(low), abs(high)), in_place=True)
 
 
-def _offset(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
+def _offset(
+    values: np.ndarray, max_value: float, low: float, high: float
+) -> tuple[np.ndarray, int]:
     """x + max/2 then clip."""
-    return _clip(values + values.dtype.type(max_value / 2), max_value, in_place=True)
+    shift = max_value / 2
+    shifted = values + values.dtype.type(shift)
+    return _clip(shifted, max_value, low + shift, high + shift, in_place=True)
 
 
-def _normalize(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
+def _normalize(
+    values: np.ndarray, max_value: float, low: float, high: float
+) -> tuple[np.ndarray, int]:
     """Min-max to [0, max_value]; a constant map gives zeros."""
-    low, high = _range(values)
     if high - low <= 0 or not np.isfinite(high - low):
         return np.zeros_like(values), 0
     scaled = (values.astype(np.float64) - low) * (max_value / (high - low))
     return np.clip(scaled, 0, max_value).astype(values.dtype), 0
 
 
-def _raw(values: np.ndarray, max_value: float) -> tuple[np.ndarray, int]:
+def _raw(values: np.ndarray, max_value: float, low: float, high: float) -> tuple[np.ndarray, int]:
     """Unchanged."""
     return values, 0
 
 
-_MAPPERS: dict[str, Callable[[np.ndarray, float], tuple[np.ndarray, int]]] = {
+_MAPPERS: dict[str, Callable[[np.ndarray, float, float, float], tuple[np.ndarray, int]]] = {
     "clip": _clip,
     "abs": _abs,
     "normalize": _normalize,
@@ -822,7 +833,7 @@ def encode_image(pixels: np.ndarray, *, alpha: np.ndarray | None = None, format:
     array = np.asarray(pixels)
     depth = _depth_of(array)
     _check_depth(name, array, depth)
-    alpha_px = None if alpha is None or name in _NO_ALPHA else _alpha_like(alpha, array)
+    alpha_px = None if alpha is None or name in NO_ALPHA_FORMATS else _alpha_like(alpha, array)
     if depth == 16 and (array.ndim == 3 or alpha_px is not None):
         if name != "PNG":
             msg = f"{name} output cannot hold 16-bit colour or alpha here; use .png or --depth 8"
@@ -864,11 +875,11 @@ def _alpha_like(alpha: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     if values.shape != pixels.shape[:2]:
         msg = f"alpha has shape {values.shape}; expected {pixels.shape[:2]} to match the pixels"
         raise OutputError(msg)
-    if values.dtype == pixels.dtype:
-        return values
     if pixels.dtype == np.float32:
         msg = "float32 TIFF output cannot carry alpha; drop it or write .npy"
         raise OutputError(msg)
+    if values.dtype == pixels.dtype:
+        return values
     top = np.iinfo(pixels.dtype).max
     return np.floor(np.clip(values.astype(np.float64), 0, top) + 0.5).astype(pixels.dtype)
 
@@ -879,9 +890,6 @@ def _encode_pillow(pixels: np.ndarray, alpha: np.ndarray | None, name: str) -> b
 
     array = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
     if alpha is not None:
-        if pixels.dtype == np.float32:
-            msg = "float32 TIFF output cannot carry alpha; drop it or write .npy"
-            raise OutputError(msg)
         array = np.dstack([array, alpha])
     image = Image.fromarray(np.ascontiguousarray(array))
     if name == "WEBP" and image.mode == "LA":

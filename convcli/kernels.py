@@ -51,16 +51,13 @@ import numpy as np
 
 from convcli import _kernel_matrix as matrix
 from convcli._kernel_parametric import PARAMETRIC, Parametric, build
+from convcli.choices import COMBINE_MODES, CombineMode
 from convcli.errors import KernelError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-CombineMode = Literal["stack", "magnitude", "max", "min", "sum", "abs-sum"]
-COMBINE_MODES: tuple[CombineMode, ...] = get_args(CombineMode)
-"""How a bank's responses combine: ``stack`` keeps them as feature maps; the rest reduce."""
 
 KernelKind = Literal["smoothing", "edge", "sharpen", "other"]
 KERNEL_KINDS: tuple[KernelKind, ...] = get_args(KernelKind)

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from convcli.errors import ConvcliError
+from convcli.errors import ConvcliError, ExitCode
 
 
 def _version() -> str:
@@ -33,7 +33,7 @@ class ConvcliGroup(click.Group):
         except KeyboardInterrupt:
             # click would print "Aborted!" and exit 1; scripts expect 130 for Ctrl-C
             click.echo("convcli: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitCode.INTERRUPTED)
 
 
 @click.group(cls=ConvcliGroup, context_settings={"help_option_names": ["-h", "--help"]})

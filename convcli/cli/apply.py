@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 
 if TYPE_CHECKING:
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
     from convcli.filtering import ApplySettings, FilterPlan, ImageResult
 
 OUTPUT_FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "npy")
-# Copies of convcli.images.VALUE_MAPPINGS and convcli.kernels.COMBINE_MODES (a test checks
-# they agree): importing those modules here would cost `convcli --help` ~50 ms.
-VALUE_MAPPINGS = ("auto", "clip", "abs", "normalize", "offset", "raw")
-COMBINE_MODES = ("stack", "magnitude", "max", "min", "sum", "abs-sum")
-INTERRUPTED = 130  # exit status after Ctrl-C: 128 + SIGINT, as shells report it
 MAPPING_HELP = (
     "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
     "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
@@ -160,12 +156,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     report = _Report(quiet=kw["quiet"], as_json=kw["as_json"], batch=batch, failed=failures)
     report.missing(missing)
     report.skipped(skipped)
-    try:
-        _run(run, settings, kw, report)
-    except KeyboardInterrupt:
-        # click would print "Aborted!" and exit 1; scripts expect 128 + SIGINT
-        click.echo("convcli: interrupted", err=True)
-        ctx.exit(INTERRUPTED)
+    _run(run, settings, kw, report)  # Ctrl-C: ConvcliGroup prints one line, exits 130
     report.close(dropped=dropped, non_images=kw["non_images"])
     if report.failed:
         ctx.exit(1)

@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
+from convcli.engine import METHODS
 from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-METHODS = ("auto", "direct", "separable", "fft")
 
 
 def _ints(value: str) -> list[int]:

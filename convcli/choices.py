@@ -1,0 +1,16 @@
+"""Closed sets of words shared by the library and the CLI's ``click.Choice`` options.
+
+Nothing heavier than :mod:`typing` is imported: ``convcli --help`` reads these sets, and
+the modules that use them (:mod:`convcli.images`, :mod:`convcli.kernels`) cost start-up
+time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+ValueMapping = Literal["auto", "clip", "abs", "normalize", "offset", "raw"]
+VALUE_MAPPINGS: tuple[ValueMapping, ...] = get_args(ValueMapping)
+
+CombineMode = Literal["stack", "magnitude", "max", "min", "sum", "abs-sum"]
+COMBINE_MODES: tuple[CombineMode, ...] = get_args(CombineMode)
