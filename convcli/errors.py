@@ -1,7 +1,7 @@
 """Every user-facing failure in convcli is a :class:`ConvcliError`.
 
 Library code raises the subclasses below with a message that names the value received
-and what was expected; ``cli.py`` turns them into one line on stderr and an exit code.
+and what was expected; ``convcli.cli`` turns them into one line on stderr and an exit code.
 """
 
 from __future__ import annotations
@@ -42,3 +42,11 @@ class ImageError(ConvcliError):
 
 class OutputError(ConvcliError):
     """An output that cannot or must not be written."""
+
+
+def reason(exc: BaseException) -> str:
+    """One line of an exception's text (an OSError's reason without its file name)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

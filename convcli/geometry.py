@@ -32,6 +32,17 @@ PADDING_MODE_ALIASES: dict[str, PaddingMode] = {
 AXIS_NAMES = ("h", "w")
 
 
+def dims(shape: tuple[int, ...] | list[int]) -> str:
+    """A size as convcli prints it everywhere: height first (NumPy's order), ``×`` between.
+
+    Examples
+    --------
+    >>> dims((384, 512, 3))
+    '384×512×3'
+    """
+    return "×".join(str(n) for n in shape)
+
+
 def _is_int(value: object) -> bool:
     # numbers.Integral covers int and the NumPy integer types, without importing NumPy
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -132,9 +143,67 @@ def _word_pads(word: str, n: int, k: int, s: int, d: int) -> Pair:
         return (0, 0)
     if word == "full":
         return (span, span)
-    out = math.ceil(n / s)
-    total = max((out - 1) * s + span + 1 - n, 0)
+    total = _same_total(n, k, s, d)
     return (total // 2, total - total // 2)
+
+
+def _same_total(n: int, k: int, s: int, d: int) -> int:
+    """Total ``same`` pad of one axis: output ``ceil(n / s)``, as TensorFlow does."""
+    out = math.ceil(n / s)
+    return max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+
+
+def _is_same(padding: PaddingSpec) -> bool:
+    return isinstance(padding, str) and padding.strip().lower() == "same"
+
+
+def anchored_padding(
+    padding: PaddingSpec,
+    input_hw: Pair,
+    kernel_hw: Pair,
+    anchor: Pair | None,
+    *,
+    stride: int | Pair = 1,
+    dilation: int | Pair = 1,
+) -> PaddingSpec:
+    """``same`` padding that lays the kernel tap ``anchor`` over each output pixel.
+
+    The total pad is ``same``'s; the pad before is ``anchor * dilation`` (at most the
+    total). Without an anchor, or for any padding but ``same``, ``padding`` is returned.
+
+    Examples
+    --------
+    >>> anchored_padding("same", (5, 5), (2, 2), (1, 1))
+    ((1, 0), (1, 0))
+    >>> anchored_padding("same", (5, 5), (2, 2), None)
+    'same'
+    """
+    if anchor is None or not _is_same(padding):
+        return padding
+    s = normalize_pair(stride, "stride")
+    d = normalize_pair(dilation, "dilation")
+    pads = []
+    for a in (0, 1):
+        total = _same_total(input_hw[a], kernel_hw[a], s[a], d[a])
+        before = min(anchor[a] * d[a], total)
+        pads.append((before, total - before))
+    return (pads[0], pads[1])
+
+
+def anchor_tap(kernel_hw: Pair, anchor: Pair | None, dilation: int | Pair = 1) -> Pair:
+    """Offset, in input pixels from a window's top-left, of the tap over the output pixel.
+
+    Examples
+    --------
+    >>> anchor_tap((3, 3), None, dilation=2)
+    (2, 2)
+    >>> anchor_tap((2, 2), (1, 0))
+    (1, 0)
+    """
+    d = normalize_pair(dilation, "dilation")
+    if anchor is not None:
+        return (anchor[0] * d[0], anchor[1] * d[1])
+    return (d[0] * (kernel_hw[0] - 1) // 2, d[1] * (kernel_hw[1] - 1) // 2)
 
 
 def resolve_pads(
@@ -270,9 +339,8 @@ def resolve_geometry(
     for axis in (0, 1):
         if out[axis] < 1:
             msg = (
-                f"kernel (dilated {geometry.effective_kernel_hw[0]}x"
-                f"{geometry.effective_kernel_hw[1]}) is larger than the padded input "
-                f"{geometry.padded_hw[0]}x{geometry.padded_hw[1]}: {geometry.formula(axis)}"
+                f"kernel (dilated {dims(geometry.effective_kernel_hw)}) is larger than the "
+                f"padded input {dims(geometry.padded_hw)}: {geometry.formula(axis)}"
             )
             raise GeometryError(msg)
     return geometry

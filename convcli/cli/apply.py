@@ -1,9 +1,9 @@
 """``convcli apply``: filter images (files, folders, stdin) and write the feature maps.
 
-Wiring only: the plan comes from :mod:`convcli.filtering`, inputs and outputs from
-:mod:`convcli.batch`. Standard output carries data only (an image for ``-o -``, JSON
-lines for ``--json``, the plan for ``--dry-run``); every summary, progress bar and error
-goes to standard error.
+Wiring only: the plan and the work come from :mod:`convcli.pipeline`, inputs and outputs
+from :mod:`convcli.batch`, the summary rows from :mod:`convcli.pipeline.summary`. Standard
+output carries data only (an image for ``-o -``, JSON lines for ``--json``, the plan for
+``--dry-run``); every summary, progress bar and error goes to standard error.
 """
 
 from __future__ import annotations
@@ -12,21 +12,38 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+from rich.text import Text
 
+from convcli.batch import (
+    Existing,
+    InputFile,
+    Job,
+    Outcome,
+    check_jobs,
+    default_jobs,
+    drop_own_outputs,
+    expand_inputs,
+    plan_jobs,
+    process_job,
+    run_jobs,
+    worker_threads,
+)
 from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
 from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.errors import ConvcliError, OutputError
+from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
+from convcli.pipeline.summary import one_line, summary_rows
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from convcli.batch import Job, Outcome
-    from convcli.filtering import ApplySettings, FilterPlan, ImageResult
-
-OUTPUT_FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "npy")
 MAPPING_HELP = (
     "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
     "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
@@ -163,9 +180,6 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
 
 
 def _settings(kw: dict[str, Any]) -> ApplySettings:
-    from convcli.errors import ConvcliError
-    from convcli.filtering import ApplySettings, ConvOptions, build_plan
-
     try:
         plan = build_plan(kw["kernels"], combine=kw["combine"], chain=kw["chain"])
     except ConvcliError as exc:
@@ -177,10 +191,7 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
                          kw["max_pixels"])  # fmt: skip
 
 
-def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[tuple[str, str]]]:
-    from convcli.batch import expand_inputs
-    from convcli.errors import ConvcliError
-
+def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:
     try:
         expansion = expand_inputs(kw["inputs"], recursive=kw["recursive"])
     except ConvcliError as exc:
@@ -198,14 +209,13 @@ def _inputs(kw: dict[str, Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     return files, [(name, f"{name}: {reason}") for name, reason in expansion.missing]
 
 
-def _with_stdin(source: Any) -> Any:
+def _with_stdin(source: InputFile) -> InputFile:
     return replace(source, data=sys.stdin.buffer.read())
 
 
-def _plan(kw: dict[str, Any], files: Sequence[Any], plan: FilterPlan) -> tuple[list[Job], int]:
-    from convcli.batch import drop_own_outputs, plan_jobs
-    from convcli.errors import OutputError
-
+def _plan(
+    kw: dict[str, Any], files: Sequence[InputFile], plan: FilterPlan
+) -> tuple[list[Job], int]:
     try:
         jobs = plan_jobs(files, plan.map_names, output=kw["output"],
                          output_dir=kw["output_dir"], fmt=kw["fmt"])  # fmt: skip
@@ -216,15 +226,11 @@ def _plan(kw: dict[str, Any], files: Sequence[Any], plan: FilterPlan) -> tuple[l
 
 
 def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
-    from convcli.batch import FLOAT_FORMATS, FORMATS_16BIT
-
     formats = {fmt for job in jobs for fmt in job.formats}
-    if kw["depth"] == "16" and formats - FORMATS_16BIT:
-        bad = ", ".join(sorted(formats - FORMATS_16BIT))
+    if kw["depth"] == "16" and (bad := _lacking(formats, 16)):
         msg = f"--depth 16 needs png or tiff output; got {bad}"
         raise click.UsageError(msg)
-    if kw["mapping"] == "raw" and formats - FLOAT_FORMATS:
-        bad = ", ".join(sorted(formats - FLOAT_FORMATS))
+    if kw["mapping"] == "raw" and (bad := _lacking(formats, 32)):
         msg = f"--map raw keeps float values: write .tif or .npy, not {bad}"
         raise click.UsageError(msg)
     to_stdout = any(out == "-" for job in jobs for out in job.outputs)
@@ -236,13 +242,17 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
         raise click.UsageError(msg)
 
 
-def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
-    from convcli.batch import check_jobs
+def _lacking(formats: set[str], depth: int) -> str:
+    """The formats (comma-separated) that cannot hold samples of ``depth`` bits."""
+    return ", ".join(sorted(f for f in formats if depth not in FORMATS[f].depths))
 
+
+def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
     if kw["overwrite"] and kw["skip_existing"]:
         msg = "give --overwrite or --skip-existing, not both"
         raise click.UsageError(msg)
-    return check_jobs(jobs, overwrite=kw["overwrite"], skip_existing=kw["skip_existing"])
+    existing: Existing = "overwrite" if kw["overwrite"] else "refuse"
+    return check_jobs(jobs, existing="skip" if kw["skip_existing"] else existing)
 
 
 def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> None:
@@ -257,15 +267,9 @@ def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> No
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
-    from contextlib import closing
-    from functools import partial
-
-    from convcli.batch import default_jobs, process_job, run_jobs
-
     processes = kw["jobs"] or default_jobs()
     if len(run) > 1 and processes > 1:
-        # worker processes share the cores: engine threads on top would only fight
-        threads = max(1, default_jobs() // processes)
+        threads = worker_threads(processes)
         settings = replace(settings, options=replace(settings.options, threads=threads))
     worker = partial(process_job, settings=settings)
     outcomes = run_jobs(run, worker, processes=processes)
@@ -277,9 +281,6 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
                 stdout = sys.stdout.buffer
                 stdout.write(outcome.result.data)
                 stdout.flush()
-
-
-# --------------------------------------------------------------------------- reporting
 
 
 @dataclass
@@ -294,26 +295,20 @@ class _Report:
     skips: int = 0
     start: float = field(default_factory=time.perf_counter)
     _console: Console | None = None
-    _progress: Any = None
-    _task: Any = None
+    _progress: Progress | None = None
+    _task: TaskID | None = None
 
     @property
     def console(self) -> Console:
         """The rich console on stderr (created on first use)."""
         if self._console is None:
-            from rich.console import Console
-
             self._console = Console(stderr=True, highlight=False)
         return self._console
 
-    def progress(self, total: int) -> Any:
+    def progress(self, total: int) -> AbstractContextManager[Any]:
         """A context with a progress bar on stderr when it is a terminal and the run is a batch."""
-        from contextlib import nullcontext
-
         if self.quiet or total < 2 or not sys.stderr.isatty():
             return nullcontext()
-        from rich.progress import Progress
-
         self._progress = Progress(console=self.console, transient=True)
         self._task = self._progress.add_task("filtering", total=total)
         return self._progress
@@ -342,11 +337,11 @@ class _Report:
 
     def outcome(self, outcome: Outcome) -> None:
         """Report one finished image."""
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
-        if outcome.error is not None:
+        if outcome.result is None:
             self.failed += 1
-            self.error(outcome.error)
+            self.error(str(outcome.error))
             if self.as_json:
                 record = {"input": outcome.job.source.display, "status": "failed",
                           "error": outcome.error}  # fmt: skip
@@ -359,20 +354,16 @@ class _Report:
             self._summary(outcome.result)
 
     def _summary(self, result: ImageResult) -> None:
-        from rich.text import Text
-
         if self.batch:
-            self.console.print(Text(_one_line(result)), soft_wrap=True)
-        else:
-            for line in _summary_lines(result):
-                self.console.print(line, soft_wrap=True)
+            self.console.print(Text(one_line(result)), soft_wrap=True)
+            return
+        for label, value in summary_rows(result):
+            self.console.print(Text.assemble((f"{label:<10}", "bold cyan"), value), soft_wrap=True)
 
     def close(self, *, dropped: int, non_images: int) -> None:
         """The closing table of a batch (skipped: outputs kept; not images: other files)."""
         if self.quiet or not self.batch:
             return
-        from rich.table import Table
-
         elapsed = time.perf_counter() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         table = Table(title="convcli apply", title_justify="left")
@@ -381,69 +372,3 @@ class _Report:
         table.add_row(str(self.done), str(self.skips + dropped), str(non_images),
                       str(self.failed), f"{elapsed:.2f} s", f"{rate:.1f}")  # fmt: skip
         self.console.print(table)
-
-
-def _dims(shape: Sequence[int]) -> str:
-    return "×".join(str(n) for n in shape)
-
-
-def _pair(pair: Sequence[int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
-
-
-def _pads(pads: Any) -> str:
-    (top, bottom), (left, right) = pads
-    return f"t{top} b{bottom} l{left} r{right}"
-
-
-def _value_line(m: Any, auto: bool) -> str:
-    why = ""
-    if auto and m.mapping in ("abs", "clip"):
-        why = " (auto: kernel sums to 0)" if m.mapping == "abs" else " (auto)"
-    clipped = f" · {m.clipped_share:.2%} clipped" if m.mapping != "raw" else ""
-    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{why}{clipped}"
-
-
-def _one_line(result: ImageResult) -> str:
-    outputs = ", ".join(m.output for m in result.maps)
-    first = result.maps[0]
-    return (
-        f"{result.input} → {outputs}  {_dims(result.input_shape)} → {_dims(first.shape)}"
-        f" · {first.mapping} · {result.milliseconds:.0f} ms"
-    )
-
-
-def _summary_lines(result: ImageResult) -> list[Any]:
-    from rich.text import Text
-
-    return [Text.assemble((f"{label:<10}", "bold cyan"), value) for label, value in
-            _summary_rows(result)]  # fmt: skip
-
-
-def _summary_rows(result: ImageResult) -> list[tuple[str, str]]:
-    depth = "float" if result.bit_depth == 32 else f"{result.bit_depth}-bit"
-    rows = [("input", f"{result.input}  {_dims(result.input_shape)}  {result.mode} {depth}")]
-    steps = result.applied if " → " in result.kernel else result.applied[:1]
-    for a in steps:
-        name = a.name if len(steps) > 1 else result.kernel
-        rows.append(("kernel", f"{name}  {_dims(a.shape)}"))
-        rows.append(("geometry", _geometry_line(a, result.padding_mode)))
-    methods = dict.fromkeys(a.method for a in result.applied)
-    rows.append(("method", ", ".join(methods)))
-    for m in result.maps:
-        bits = "float32" if m.depth is None else f"{m.depth}-bit"
-        alpha = " + alpha" if m.alpha else ""
-        rows.append(("output", f"{_dims(m.shape)} → {m.output}  {m.format.upper()} {bits}{alpha}"))
-        rows.append(("values", _value_line(m, result.auto_mapping)))
-    rows.append(("time", f"{result.milliseconds:.0f} ms"))
-    return rows
-
-
-def _geometry_line(a: Any, padding_mode: str) -> str:
-    g = a.geometry
-    how = ", ".join(w for w in (g.padding_word, padding_mode) if w and sum(map(sum, g.pads)))
-    op = "convolution (kernel flipped)" if a.flip else "cross-correlation"
-    return (
-        f"pads {_pads(g.pads)}{f' ({how})' if how else ''} · stride {_pair(g.stride)} · "
-        f"dilation {_pair(g.dilation)} · {op}"
-    )

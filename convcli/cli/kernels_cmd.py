@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from convcli.cli.params import KERNEL_SPEC
-
-if TYPE_CHECKING:
-    import numpy as np
-    from rich.console import Console
-    from rich.table import Table
-
-    from convcli.kernels import Kernel, KernelBank
+from convcli.geometry import dims
+from convcli.kernels import Kernel, KernelBank, kernel_info, load_library, parametric_kernels
 
 MAX_SHOWN_SIDE = 15
 """Matrices with a longer side are summarised, not printed (``--json`` has every value)."""
@@ -34,8 +34,6 @@ def kernels(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from convcli.kernels import kernel_info, load_library
-
     entries = load_library()
     if as_json:
         click.echo(_json_lines([_listing_info(kernel_info(e)) for e in entries]))
@@ -62,8 +60,6 @@ def show(spec: Kernel | KernelBank, as_json: bool) -> None:
     SPEC is any --kernel spec: a name, NAME:ARGS, an inline matrix or a file. Inline
     matrices starting with '-' work as they are: convcli kernels show "-1 0 1".
     """
-    from convcli.kernels import KernelBank, kernel_info
-
     if as_json:
         info = kernel_info(spec)
         if isinstance(spec, KernelBank):
@@ -75,21 +71,15 @@ def show(spec: Kernel | KernelBank, as_json: bool) -> None:
 
 def _esc(text: str) -> str:
     """Text with rich markup escaped (descriptions hold brackets: ``[1 2 1]``)."""
-    from rich.markup import escape
-
     return escape(text)
 
 
 def _console() -> Console:
-    from rich.console import Console
-
     return Console(highlight=False)
 
 
 def _print_listing(entries: list[Kernel | KernelBank]) -> None:
     """The library table, then the parametric families."""
-    from convcli.kernels import parametric_kernels
-
     table = _table("Kernel library", ("name", "size", "sum", "separable", "kind"))
     for entry in entries:
         table.add_row(*_listing_row(entry))
@@ -104,9 +94,6 @@ def _print_listing(entries: list[Kernel | KernelBank]) -> None:
 
 def _table(title: str, columns: tuple[str, ...]) -> Table:
     """A compact table whose last column, the description, takes the room left."""
-    from rich import box
-    from rich.table import Table
-
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
     for column in columns:
         table.add_column(column, no_wrap=True)
@@ -116,19 +103,15 @@ def _table(title: str, columns: tuple[str, ...]) -> Table:
 
 def _listing_row(entry: Kernel | KernelBank) -> tuple[str, ...]:
     """name, size, sum, separable (rank), kind, description."""
-    from convcli.kernels import KernelBank
-
     if isinstance(entry, KernelBank):
-        size = f"{len(entry.kernels)}×{_size(entry.shape)}"
+        size = f"{len(entry.kernels)}×{dims(entry.shape)}"
         return (entry.name, size, "", "", "bank", _esc(f"{entry.description} [{entry.combine}]"))
     separable = f"{'yes' if entry.rank == 1 else 'no'} ({entry.rank})"
-    kernel = (entry.name, _size(entry.shape), _number(entry.sum), separable, entry.kind)
+    kernel = (entry.name, dims(entry.shape), _number(entry.sum), separable, entry.kind)
     return (*kernel, _esc(entry.description))
 
 
 def _print_entry(entry: Kernel | KernelBank) -> None:
-    from convcli.kernels import KernelBank
-
     console = _console()
     if isinstance(entry, KernelBank):
         console.print(f"[bold]{_esc(entry.name)}[/bold]: {_esc(entry.description)}")
@@ -143,7 +126,7 @@ def _print_entry(entry: Kernel | KernelBank) -> None:
 def _print_kernel(console: Console, kernel: Kernel) -> None:
     """Matrix, sum, rank, factors, anchor and the flipped form of one kernel."""
     console.print(f"[bold]{_esc(kernel.name)}[/bold]: {_esc(kernel.description)}")
-    console.print(f"kind {kernel.kind}, {_size(kernel.shape)}, from {_esc(kernel.source)}")
+    console.print(f"kind {kernel.kind}, {dims(kernel.shape)}, from {_esc(kernel.source)}")
     _print_matrix(console, kernel.weights, "weights (cross-correlation, as laid on the image)")
     row, col = kernel.center
     console.print(f"sum: {_number(kernel.sum)}    rank: {kernel.rank}    "
@@ -160,7 +143,7 @@ def _print_kernel(console: Console, kernel: Kernel) -> None:
 
 def _print_matrix(console: Console, weights: np.ndarray, title: str) -> None:
     if max(weights.shape) > MAX_SHOWN_SIDE:
-        console.print(f"{title}: {_size(weights.shape)}, too large to print (use --json)")
+        console.print(f"{title}: {dims(weights.shape)}, too large to print (use --json)")
         return
     console.print(f"{title}:")
     table = _matrix_table(weights)
@@ -174,8 +157,6 @@ def _print_matrix(console: Console, weights: np.ndarray, title: str) -> None:
 
 def _matrix_table(weights: np.ndarray) -> Table:
     """The values right-aligned; negative red, positive green, zero dim."""
-    from rich.table import Table
-
     table = Table(show_header=False, box=None, padding=(0, 1))
     for _ in range(weights.shape[1]):
         table.add_column(justify="right")
@@ -198,7 +179,3 @@ def _number(value: float) -> str:
 
 def _vector(values: np.ndarray) -> str:
     return "[" + " ".join(_number(float(v)) for v in values) + "]"
-
-
-def _size(shape: tuple[int, ...]) -> str:
-    return "×".join(str(n) for n in shape)

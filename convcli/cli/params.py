@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 import click
 
 from convcli.engine import METHODS
+from convcli.errors import ConvcliError
 from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
+from convcli.kernels import parse_kernel_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,9 +74,6 @@ class KernelSpecType(click.ParamType):
         """Parse with :func:`convcli.kernels.parse_kernel_spec`; errors are usage errors."""
         if not isinstance(value, str):
             return value
-        from convcli.errors import ConvcliError
-        from convcli.kernels import parse_kernel_spec
-
         try:
             return parse_kernel_spec(value)
         except ConvcliError as exc:

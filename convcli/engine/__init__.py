@@ -1,18 +1,33 @@
 """The convolution engine: NumPy arrays in, NumPy arrays out.
 
-Only NumPy and ``convcli.errors``/``convcli.geometry`` are imported here. Methods:
+Only NumPy and ``convcli.errors``/``convcli.geometry`` are imported here. The methods
+(``direct``, ``banded``, ``separable``, ``fft``) are listed in
+:mod:`convcli.engine.registry`, each in its own module with its cost estimate, its tile
+size and its preparation; ``method="auto"`` runs the one with the least estimated cost.
 
-- ``direct``: tap-by-tap accumulation over cache-sized row tiles, threaded;
-- ``separable``: SVD factors, one vertical and one horizontal 1-D pass per rank;
-- ``fft``: blocked FFT convolution (overlap-save) with :mod:`numpy.fft`;
-
-``method="auto"`` lets :mod:`convcli.engine.planner` choose by a measured cost model.
+The whole image: :func:`conv2d`, :func:`conv1d`, :func:`convolve` (with the geometry and
+the method that ran). Strips of it, bit-identical to the whole: :func:`convolve_rows` and
+:func:`tile_quantum`. Padding: :func:`pad_image` and its index map :func:`pad_indices`.
 """
 
 from __future__ import annotations
 
-from convcli.engine.core import ConvResult, conv1d, conv2d, convolve
-from convcli.engine.padding import pad_image
-from convcli.engine.validate import METHODS
+from convcli.engine.api import conv1d, conv2d, convolve
+from convcli.engine.padding import pad_image, pad_indices
+from convcli.engine.registry import METHODS
+from convcli.engine.run import ConvResult
+from convcli.engine.strips import convolve_rows, tile_quantum
+from convcli.engine.tiling import cpu_count
 
-__all__ = ["METHODS", "ConvResult", "conv1d", "conv2d", "convolve", "pad_image"]
+__all__ = [
+    "METHODS",
+    "ConvResult",
+    "conv1d",
+    "conv2d",
+    "convolve",
+    "convolve_rows",
+    "cpu_count",
+    "pad_image",
+    "pad_indices",
+    "tile_quantum",
+]

@@ -1,4 +1,4 @@
-"""Direct convolution as matrix products: one BLAS call per kernel column per block row.
+"""The banded method: direct convolution as one BLAS product per kernel column per block.
 
 For kernel column ``n`` the output rows of a block are a banded (Toeplitz) matrix ``T_n``
 times the padded-input rows, shifted right by ``n * dx``::
@@ -19,10 +19,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convcli.engine.method import Method, Problem, TileWork, cache_tile_rows
+from convcli.engine.padding import PaddedSource
 from convcli.engine.tiling import scratch
 from convcli.geometry import Geometry
 
 BLOCK = 4
+# ns per output value of one banded matrix product (one kernel column), and per band row
+BAND_NS = 0.7
+BAND_ROW_NS = 0.03
+# ns per output value per column phase copied (one pass over the tile, like a tap)
+PHASE_COPY_NS = 0.5
 # OpenBLAS goes multi-threaded above m*n*k = 262144; from our own worker threads that
 # oversubscribes the cores (measured: 100x slowdowns), so every product stays below it.
 BLAS_SERIAL_LIMIT = 262144
@@ -129,3 +136,44 @@ def _blocks(
                 result[..., c0:c1] += tmp[..., c0:c1]
     if not np.may_share_memory(result, out):  # reshape had to copy
         out[...] = result.reshape(out.shape)
+
+
+def band_unit(geometry: Geometry) -> int:
+    """Output rows in whole band blocks of every row phase (dilated rows run phase by phase)."""
+    return BLOCK * (geometry.dilation[0] if geometry.stride[0] == 1 else 1)
+
+
+def band_tile_rows(geometry: Geometry, row_bytes: int) -> int:
+    """Output rows per tile: about a cache's worth, in whole band blocks."""
+    return cache_tile_rows(geometry, row_bytes, band_unit(geometry))
+
+
+def banded_cost(problem: Problem) -> float:
+    """Estimated ns per output value: one product per non-zero kernel column."""
+    geometry = problem.geometry
+    sy, sx = geometry.stride
+    inner = replace(geometry, dilation=(1, 1)) if sy == 1 else geometry
+    columns = max(1, int(np.count_nonzero(np.any(problem.kernel != 0, axis=0))))
+    split = PHASE_COPY_NS if sx > 1 else 0.0
+    return columns * (BAND_NS + BAND_ROW_NS * band_span(BLOCK, inner)) + split * sx * sy
+
+
+def prepare(problem: Problem, channels: int) -> TileWork:
+    """The tile filler: band matrices per kernel column, applied to the column phases."""
+    del channels  # channels are interleaved columns of the products
+    bands = band_plan(problem.kernel, problem.geometry, problem.dtype)
+    sx = problem.geometry.stride[1]
+
+    def work(source: PaddedSource, p0: int, p1: int, out: np.ndarray) -> None:
+        phases = source.phases(p0, p1, sx) if sx > 1 else [source.tile(p0, p1)]
+        banded_phases(phases, bands, out)
+
+    return work
+
+
+METHOD = Method(
+    name="banded",
+    cost=banded_cost,
+    tile_rows=band_tile_rows,
+    prepare=prepare,
+)

@@ -11,14 +11,20 @@ overlap-save throws away. Forward transforms run in float64 whatever the output 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convcli.engine.method import Method, Problem, TileWork
+from convcli.engine.padding import PaddedSource
 from convcli.engine.tiling import scratch
 from convcli.geometry import Geometry, Pair
 
+# ns per computed (stride-1) output value of the blocked FFT, per log2 of the FFT size
+FFT_NS = 4.0
+FFT_LOG_NS = 1.2
 _SMOOTH = (16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024)
 # measured ns per output value of one N x N block transform pair, divided by log2(N*N)
 _FFT_COST = {16: 2.2, 24: 2.0, 32: 1.8}
@@ -63,8 +69,9 @@ class FFTPlan:
         return cls((size[0] - ekh + 1, size[1] - ekw + 1), size, spectrum)
 
 
-def fft_tile_rows(geometry: Geometry) -> int:
-    """Output rows per tile: one row of blocks (at stride 1)."""
+def fft_tile_rows(geometry: Geometry, row_bytes: int = 0) -> int:
+    """Output rows per tile: one row of blocks (at stride 1), whatever the row size."""
+    del row_bytes
     ekh = geometry.effective_kernel_hw[0]
     return max(1, (fft_size(ekh) - ekh + 1) // geometry.stride[0])
 
@@ -125,3 +132,33 @@ def fft_tile(src: np.ndarray, plan: FFTPlan, geometry: Geometry, out: np.ndarray
             blocks = _block_group(windows[bi, bj : bj + group], plan, ekh, ekw, out.dtype)
             tiles[bi, :, bj : bj + group] = blocks.transpose(order)
     out[...] = image[:rows1:sy, :cols1:sx]
+
+
+def fft_cost(problem: Problem) -> float:
+    """Estimated ns per output value: it computes every stride-1 output, in blocks."""
+    if problem.kernel.size == 1:
+        return math.inf  # a single weight is a scale: direct does it exactly
+    (ekh, ekw), (sy, sx) = problem.geometry.effective_kernel_hw, problem.geometry.stride
+    fh, fw = fft_size(ekh), fft_size(ekw)
+    waste = (fh * fw) / ((fh - ekh + 1) * (fw - ekw + 1))
+    return float(sy * sx * waste * (FFT_NS + FFT_LOG_NS * np.log2(fh * fw)))
+
+
+def prepare(problem: Problem, channels: int) -> TileWork:
+    """The tile filler: the kernel's spectrum, applied block by block."""
+    del channels  # blocks are transformed per channel
+    geometry = problem.geometry
+    plan = FFTPlan.create(problem.kernel, geometry, problem.dtype)
+
+    def work(source: PaddedSource, p0: int, p1: int, out: np.ndarray) -> None:
+        fft_tile(source.tile(p0, p1), plan, geometry, out)
+
+    return work
+
+
+METHOD = Method(
+    name="fft",
+    cost=fft_cost,
+    tile_rows=fft_tile_rows,
+    prepare=prepare,
+)

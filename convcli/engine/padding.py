@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from convcli.engine.tiling import scratch
-from convcli.geometry import Geometry, PaddingMode, Pair, normalize_padding_mode
+from convcli.errors import GeometryError
+from convcli.geometry import Geometry, PaddingMode, normalize_padding_mode
 
 NUMPY_PAD_MODE = {
     "zeros": "constant",
@@ -34,18 +35,48 @@ def _numpy_pad(array: np.ndarray, pads: Any, mode: PaddingMode, constant: float)
     return np.pad(array, pads, mode=NUMPY_PAD_MODE[mode])  # type: ignore[call-overload]
 
 
-def pad_indices(n: int, pads: Pair, padding_mode: str) -> np.ndarray:
-    """Source index of every padded position along one axis; -1 where the constant goes.
+def pad_indices(n: int, before: int, after: int, padding_mode: str) -> np.ndarray:
+    """The image index each padded position copies along one axis; -1 where the constant goes.
+
+    This is the one definition of the padding modes: the engine builds every padded row
+    and column from it, and ``explain`` shows it. It equals :func:`numpy.pad` of
+    ``arange(n)`` in the matching mode, so pads wider than the image repeat as NumPy does.
+
+    Parameters
+    ----------
+    n : int
+        Length of the axis, ``>= 1``.
+    before, after : int
+        Pads added before and after, ``>= 0``.
+    padding_mode : {'zeros', 'reflect', 'symmetric', 'replicate', 'circular'}
+        Aliases ``constant``, ``edge`` and ``wrap`` are accepted.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n + before + after`` indices into ``0:n``, or -1 for the ``zeros`` constant.
+
+    Raises
+    ------
+    GeometryError
+        If ``padding_mode`` is not a padding mode.
 
     Examples
     --------
-    >>> pad_indices(4, (3, 1), "reflect").tolist()
+    The pictures of ``a b c d`` padded by 3 before and 1 after:
+
+    >>> pad_indices(4, 3, 1, "reflect").tolist()
     [3, 2, 1, 0, 1, 2, 3, 2]
-    >>> pad_indices(2, (1, 1), "zeros").tolist()
+    >>> pad_indices(4, 3, 1, "circular").tolist()
+    [1, 2, 3, 0, 1, 2, 3, 0]
+    >>> pad_indices(2, 1, 1, "zeros").tolist()
     [-1, 0, 1, -1]
     """
-    index = np.arange(n, dtype=np.intp)
-    return _numpy_pad(index, pads, normalize_padding_mode(padding_mode), -1)
+    mode = normalize_padding_mode(padding_mode)
+    if n < 1 or min(before, after) < 0:
+        msg = f"pad_indices needs n >= 1 and pads >= 0; got n={n}, pads ({before}, {after})"
+        raise GeometryError(msg)
+    return _numpy_pad(np.arange(n, dtype=np.intp), (before, after), mode, -1)
 
 
 def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: float) -> np.ndarray:
@@ -87,8 +118,8 @@ class PaddedSource:
     ) -> PaddedSource:
         """Index maps for ``image`` padded by ``geometry.pads``."""
         mode = normalize_padding_mode(padding_mode)
-        rows = pad_indices(image.shape[0], geometry.pads[0], mode)
-        cols = pad_indices(image.shape[1], geometry.pads[1], mode)
+        rows = pad_indices(image.shape[0], *geometry.pads[0], mode)
+        cols = pad_indices(image.shape[1], *geometry.pads[1], mode)
         return cls(
             image, rows, cols, geometry.pads[1][0], mode == "zeros", float(cval), np.dtype(dtype)
         )
@@ -105,6 +136,11 @@ class PaddedSource:
         self._fill_middle(buf, self.rows[p0:p1])
         self._fill_pad_columns(buf)
         return buf
+
+    def tile(self, p0: int, p1: int) -> np.ndarray:
+        """Padded rows ``p0:p1`` in this thread's reusable buffer (valid until the next call)."""
+        shape = (p1 - p0, self.width, *self.image.shape[2:])
+        return self.block(p0, p1, scratch("source", shape, self.dtype))
 
     def phases(self, p0: int, p1: int, step: int) -> list[np.ndarray]:
         """Padded rows ``p0:p1`` split by column phase: ``[xpad[p0:p1, q::step] for q]``.

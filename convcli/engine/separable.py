@@ -8,20 +8,30 @@ included); the horizontal pass is one product per column block against a banded
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convcli.engine.banded import BandPlan, band_plan, banded_phases
+from convcli.engine.banded import BandPlan, band_plan, band_tile_rows, banded_phases
+from convcli.engine.method import Method, Problem, TileWork
+from convcli.engine.padding import PaddedSource
 from convcli.engine.tiling import scratch
 from convcli.geometry import Geometry
 
 ROW_BLOCK = 32
+# ns per output value of one rank-1 term (a vertical and a horizontal product), per tap
+SEP_NS = 2.3
+SEP_TAP_NS = 0.02
+# ns per output value of one horizontal 1-D tap where BLAS cannot be used
+SEP_STRIDED_TAP_NS = 0.8
+
+Factors = list[tuple[np.ndarray, np.ndarray]]
 
 
-def factorize(kernel: np.ndarray, dtype: Any = np.float32) -> list[tuple[np.ndarray, np.ndarray]]:
+def factorize(kernel: np.ndarray, dtype: Any = np.float32) -> Factors:
     """``[(column, row), ...]`` with ``kernel == sum(outer(column, row))`` at ``dtype`` precision.
 
     Components whose singular value is below ``max(kh, kw) * eps(dtype)`` times the largest
@@ -67,8 +77,13 @@ def _row_band(row: np.ndarray, dilation: int, block: int, dtype: Any) -> np.ndar
     return band
 
 
-def plan_passes(kernel: np.ndarray, geometry: Geometry, dtype: Any, channels: int) -> list[Pass]:
-    """The 1-D passes for every rank-1 term of ``kernel``."""
+def factors(problem: Problem) -> Factors:
+    """The kernel's rank-1 factors, computed once per problem (cost and passes share them)."""
+    return problem.once("factors", lambda: factorize(problem.kernel, problem.dtype))
+
+
+def plan_passes(terms: Factors, geometry: Geometry, dtype: Any, channels: int) -> list[Pass]:
+    """The 1-D passes for every rank-1 term ``(column, row)``."""
     (_, sx), (_, dx) = geometry.stride, geometry.dilation
     vgeo = replace(
         geometry,
@@ -77,7 +92,7 @@ def plan_passes(kernel: np.ndarray, geometry: Geometry, dtype: Any, channels: in
         dilation=(geometry.dilation[0], 1),
     )
     passes = []
-    for column, row in factorize(kernel, dtype):
+    for column, row in terms:
         mats = band_plan(column[:, None], vgeo, np.dtype(dtype))
         # interleaved channels: a row is one signal whose taps are dx * channels apart
         band = _row_band(row, dx * channels, ROW_BLOCK, dtype) if sx == 1 else None
@@ -131,3 +146,34 @@ def separable_tile(
             _horizontal_taps(mid, term.row, geometry, target)
         if r:
             out += acc
+
+
+def separable_cost(problem: Problem) -> float:
+    """Estimated ns per output value: a vertical and a horizontal pass per rank-1 term."""
+    if problem.kernel.size == 1:
+        return math.inf  # a single weight is a scale: direct does it exactly
+    geometry = problem.geometry
+    (kh, kw), sx = geometry.kernel_hw, geometry.stride[1]
+    per_term = SEP_NS + SEP_TAP_NS * (kh + kw)
+    if sx != 1:
+        per_term += SEP_STRIDED_TAP_NS * kw
+    return len(factors(problem)) * per_term
+
+
+def prepare(problem: Problem, channels: int) -> TileWork:
+    """The tile filler: the 1-D passes of every rank-1 term of the kernel."""
+    geometry = problem.geometry
+    passes = plan_passes(factors(problem), geometry, problem.dtype, channels)
+
+    def work(source: PaddedSource, p0: int, p1: int, out: np.ndarray) -> None:
+        separable_tile(source.tile(p0, p1), passes, geometry, out)
+
+    return work
+
+
+METHOD = Method(
+    name="separable",
+    cost=separable_cost,
+    tile_rows=band_tile_rows,
+    prepare=prepare,
+)

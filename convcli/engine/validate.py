@@ -9,8 +9,6 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.errors import EngineError
 
-METHODS = ("auto", "direct", "separable", "fft")
-
 
 def _real_array(value: ArrayLike, what: str, ndims: tuple[int, ...], expected: str) -> np.ndarray:
     """``value`` as a non-empty real array with one of ``ndims`` dimensions (``expected``)."""
@@ -50,10 +48,10 @@ def as_kernel(kernel: ArrayLike, ndim: int = 2) -> np.ndarray:
     return weights
 
 
-def output_dtype(image: np.ndarray, dtype: DTypeLike | None) -> np.dtype[Any]:
+def output_dtype(input_dtype: np.dtype[Any], dtype: DTypeLike | None) -> np.dtype[Any]:
     """The dtype of the feature map: ``dtype``, else float64 for float64 input, else float32."""
     if dtype is None:
-        return np.dtype(np.float64 if image.dtype == np.float64 else np.float32)
+        return np.dtype(np.float64 if input_dtype == np.float64 else np.float32)
     try:
         out = np.dtype(dtype)
     except TypeError:
@@ -67,14 +65,6 @@ def output_dtype(image: np.ndarray, dtype: DTypeLike | None) -> np.dtype[Any]:
 def compute_dtype(out: np.dtype[Any]) -> np.dtype[Any]:
     """The dtype the arithmetic runs in: float64 for 64-bit or wider, else float32."""
     return np.dtype(np.float64 if out.itemsize >= 8 else np.float32)
-
-
-def check_method(method: str) -> str:
-    """Return ``method`` if it is one of :data:`METHODS`."""
-    if method not in METHODS:
-        msg = f"unknown method {method!r}; expected one of: {', '.join(METHODS)}"
-        raise EngineError(msg)
-    return method
 
 
 def check_threads(threads: int | None) -> None:

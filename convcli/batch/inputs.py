@@ -1,0 +1,112 @@
+"""Batch inputs: files, folders (optionally recursive) and standard input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convcli.errors import OutputError
+from convcli.io.formats import READ_EXTENSIONS
+
+STDIO = "-"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input image: a path, or standard input when ``path`` is None.
+
+    Attributes
+    ----------
+    path : Path or None
+        The file; None for ``-`` (standard input).
+    root : Path or None
+        The folder the user named, when the file was found inside it (for mirroring).
+    from_folder : bool
+        True when found by walking a folder (such files may be dropped if they are
+        outputs of this very run).
+    data : bytes or None
+        The encoded image read from standard input.
+    """
+
+    path: Path | None
+    root: Path | None = None
+    from_folder: bool = False
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def display(self) -> str:
+        """The name shown in messages."""
+        return STDIO if self.path is None else str(self.path)
+
+    @property
+    def stem(self) -> str:
+        """The file name without its suffix (``stdin`` for ``-``)."""
+        return "stdin" if self.path is None else self.path.stem
+
+
+@dataclass
+class Expansion:
+    """The result of :func:`expand_inputs`."""
+
+    files: list[InputFile] = field(default_factory=list)
+    non_images: int = 0
+    missing: list[tuple[str, str]] = field(default_factory=list)
+
+
+def expand_inputs(inputs: Sequence[str], *, recursive: bool = False) -> Expansion:
+    """Turn the command's INPUT arguments into a list of image files.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Files, folders, or ``-`` for standard input.
+    recursive : bool
+        Descend into sub-folders of folders.
+
+    Returns
+    -------
+    Expansion
+        The files in a stable (sorted) order, the count of non-image files skipped in
+        folders, and the inputs that do not exist with the reason.
+
+    Raises
+    ------
+    OutputError
+        If ``-`` is given more than once.
+    """
+    result = Expansion()
+    if sum(1 for item in inputs if item == STDIO) > 1:
+        msg = "standard input '-' can be given only once"
+        raise OutputError(msg)
+    for item in inputs:
+        if item == STDIO:
+            result.files.append(InputFile(None))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            _expand_folder(path, recursive, READ_EXTENSIONS, result)
+        elif path.exists():
+            result.files.append(InputFile(path))
+        else:
+            result.missing.append((item, "no such file or folder"))
+    return result
+
+
+def _expand_folder(
+    folder: Path, recursive: bool, extensions: frozenset[str], result: Expansion
+) -> None:
+    pattern = "**/*" if recursive else "*"
+    for path in sorted(folder.glob(pattern)):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        image = path.suffix.lower() in extensions
+        if image and path.is_symlink() and not path.exists():
+            result.missing.append((str(path), "broken symbolic link"))
+            continue
+        if not path.is_file():
+            continue
+        if image:
+            result.files.append(InputFile(path, root=folder, from_folder=True))
+        else:
+            result.non_images += 1

@@ -1,0 +1,176 @@
+"""``convcli explain``: the multiply-adds behind convolution outputs, number by number.
+
+Wiring only: parse, call :mod:`convcli.learn.inputs`, :mod:`convcli.learn.window`,
+:mod:`convcli.learn.text` and :mod:`convcli.learn.animation`, print with rich.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.kernels import Kernel, KernelBank
+from convcli.learn.animation import check_animatable, write_gif
+from convcli.learn.inputs import load_input
+from convcli.learn.shapes import dims
+from convcli.learn.text import (
+    SMALL_GRID,
+    describe_setup,
+    fmt,
+    format_overview,
+    format_position,
+    format_step,
+)
+from convcli.learn.window import Setup, apply_padding, check_position, explain_at, prepare
+
+_HEADING = re.compile(r"^\S.*:$", re.MULTILINE)
+
+
+class PositionType(click.ParamType):
+    """``ROW,COL``: an output position, each >= 0."""
+
+    name = "ROW,COL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse to a ``(row, col)`` tuple."""
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).replace(" ", "").split(",")
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+            self.fail(f"{value!r} is not ROW,COL (two whole numbers >= 0, e.g. 2,3)", param, ctx)
+        return (int(parts[0]), int(parts[1]))
+
+
+POSITION = PositionType()
+
+
+def _check_gif_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The --gif file must be named ``*.gif``: a GIF is what gets written (never stdout)."""
+    if value is not None and not value.lower().endswith(".gif"):
+        msg = f"{value!r} does not end in .gif; expected the name of the GIF file to write"
+        raise click.BadParameter(msg, ctx, param)
+    return value
+
+
+@click.command("explain")
+@click.argument("source", metavar="INPUT")
+@click.option("-k", "--kernel", type=KERNEL_SPEC, required=True, help="Any --kernel spec.")
+@geometry_options
+@click.option(
+    "--at", "at", type=POSITION, default=None, help="Explain the output value at ROW,COL."
+)
+@click.option("--steps", is_flag=True, help="Walk through every output position.")
+@click.option(
+    "--gif",
+    "gif",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=_check_gif_name,
+    help="Also write an animated GIF of the sliding window to this file (.gif); "
+    "its size is printed height×width.",
+)
+def explain(source: str, **kw: Any) -> None:
+    """Show the multiply-adds behind convolution outputs, number by number.
+
+    \b
+      convcli explain grid.txt -k sobel_x                 the whole grid (up to 12×12)
+      convcli explain grid.txt -k sobel_x --at 2,3        one output value
+      convcli explain grid.txt -k box:3 --stride 2 --steps
+      convcli explain grid.txt -k sobel_x -d 2 --gif s.gif
+
+    INPUT is a text matrix (rows of numbers), a .npy or an image (turned gray; a crop
+    around the window is shown). Geometry defaults are apply's: padding same, reflect.
+    """
+    learn = load_input(source)
+    setup = _setup(learn.values, _one_kernel(kw["kernel"]), kw)
+    _check_explain(setup, learn.source, kw)
+    console = Console(highlight=False, soft_wrap=True)
+    _print_heading(console, setup, learn.source, learn.note, kw["kernel"], kw["padding"])
+    if kw["gif"]:
+        info = write_gif(kw["gif"], setup)
+        console.print(f"wrote {info.path}: {info.frames} frames, {dims(info.hw)}", markup=False)
+    if kw["at"] is not None:
+        console.print(_styled(format_position(setup, explain_at(setup, kw["at"]))))
+    elif not _too_big(setup):
+        _print_overview(console, setup, kw["steps"])
+
+
+def _one_kernel(spec: Kernel | KernelBank) -> Kernel:
+    if isinstance(spec, KernelBank):
+        names = ", ".join(k.name for k in spec.kernels)
+        msg = f"explain takes one kernel; {spec.name} is a bank of {names}: give one of them"
+        raise click.BadParameter(msg, param_hint="'-k' / '--kernel'")
+    return spec
+
+
+def _setup(values: Any, kernel: Kernel, kw: dict[str, Any]) -> Setup:
+    geometry = {key: kw[key] for key in ("stride", "padding", "dilation")}
+    geometry["padding"] = apply_padding(kernel, values.shape, flip=kw["flip"], **geometry)
+    return prepare(
+        values,
+        kernel.weights,
+        kernel_name=kernel.name,
+        padding_mode=kw["padding_mode"],
+        cval=kw["cval"],
+        flip=kw["flip"],
+        **geometry,
+    )
+
+
+def _too_big(setup: Setup) -> bool:
+    return max(setup.geometry.input_hw) > SMALL_GRID
+
+
+def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
+    """Fail before printing or writing anything."""
+    if kw["at"] is not None:
+        check_position(setup.geometry, kw["at"])
+    if kw["gif"]:
+        check_animatable(setup)
+    if kw["at"] is None and _too_big(setup) and (kw["steps"] or not kw["gif"]):
+        msg = (
+            f"{source} is {dims(setup.geometry.input_hw)}; whole grids and --steps are shown "
+            f"up to {dims((SMALL_GRID, SMALL_GRID))}: give --at ROW,COL"
+        )
+        raise click.UsageError(msg)
+
+
+def _print_heading(
+    console: Console, setup: Setup, source: str, note: str, kernel: Kernel, padding: object
+) -> None:
+    console.print(f"{source}" + (f" ({note})" if note else ""), style="bold", markup=False)
+    console.print(describe_setup(setup), markup=False)
+    if kernel.anchor is not None and padding == "same":
+        console.print(
+            f"note: these pads are apply's 'same' placed by {kernel.name}'s anchor "
+            f"{kernel.anchor} (explicit pads ignore the anchor)",
+            markup=False,
+        )
+    if kernel.offset:
+        console.print(
+            f"note: apply adds the kernel's offset {fmt(kernel.offset)} to every value;"
+            " the sums below do not include it",
+            markup=False,
+        )
+
+
+def _print_overview(console: Console, setup: Setup, steps: bool) -> None:
+    console.print(_styled(format_overview(setup)))
+    if steps:
+        console.print("steps:", style="bold", markup=False)
+        for at in setup.positions():
+            console.print(format_step(explain_at(setup, at)), markup=False)
+
+
+def _styled(text: str) -> Text:
+    """Headings bold, padding cells dim yellow, window taps bold."""
+    styled = Text(text)
+    styled.highlight_regex(_HEADING, "bold")
+    styled.highlight_regex(r"-?[\d.e+]+\*", "yellow")
+    styled.highlight_regex(r"\[[^\]\n]*\]", "bold cyan")
+    return styled

@@ -1,0 +1,44 @@
+"""Image files in and out: the format table, reading, writing, atomic writes.
+
+- :mod:`~convcli.io.formats`: THE table of formats (extensions, depths, alpha);
+- :mod:`~convcli.io.read`: Pillow -> float32 arrays on the native scale, alpha apart;
+- :mod:`~convcli.io.write`: pixels -> image bytes and files, ``.npy`` arrays;
+- :mod:`~convcli.io.atomic`: temporary file then rename, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from convcli.io.atomic import atomic_write
+from convcli.io.formats import (
+    EXTENSION_FORMATS,
+    FORMATS,
+    OUTPUT_FORMATS,
+    READ_EXTENSIONS,
+    Format,
+    format_for_path,
+    format_named,
+    holds_16bit,
+)
+from convcli.io.read import LUMA_WEIGHTS, ColorMode, LoadedImage, luma, read_header, read_image
+from convcli.io.write import encode_image, write_image, write_npy
+
+__all__ = [
+    "EXTENSION_FORMATS",
+    "FORMATS",
+    "LUMA_WEIGHTS",
+    "OUTPUT_FORMATS",
+    "READ_EXTENSIONS",
+    "ColorMode",
+    "Format",
+    "LoadedImage",
+    "atomic_write",
+    "encode_image",
+    "format_for_path",
+    "format_named",
+    "holds_16bit",
+    "luma",
+    "read_header",
+    "read_image",
+    "write_image",
+    "write_npy",
+]

@@ -1,0 +1,410 @@
+"""Reading images with Pillow into float32 arrays on their native scale, alpha apart.
+
+Values stay as stored: 0..255 for 8-bit, 0..65535 for 16-bit, as stored for float
+images. EXIF orientation is applied. Mode conversions made by :func:`read_image`:
+
+======================  =============================================================
+Pillow mode             what comes out
+======================  =============================================================
+``L``                   gray, 8-bit
+``LA`` / ``La``         gray + alpha, 8-bit
+``1``                   gray, 8-bit, values 0 and 255
+``P`` / ``PA``          RGB (RGBA when the palette has transparency); gray (+ alpha)
+                        when every palette entry is gray
+``RGB`` / ``RGBX``      RGB, 8-bit
+``RGBA`` / ``RGBa``     RGB + alpha, 8-bit
+``CMYK``, ``YCbCr``,    RGB, 8-bit (Pillow's conversion)
+``LAB``, ``HSV``
+``I;16`` (any order)    gray, 16-bit (``max_value`` 65535)
+``I`` (32-bit int)      gray, 16-bit when every value is in 0..65535; otherwise float
+                        (``bit_depth`` 32) with ``max_value`` the largest absolute value
+``F`` (32-bit float)    gray, float (``bit_depth`` 32, ``max_value`` 1.0)
+======================  =============================================================
+
+``color="gray"`` turns colour into ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``,
+computed in floating point on the native scale (not Pillow's rounded integer
+``convert("L")``); alpha is kept separately either way.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import BinaryIO, Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from convcli.errors import ImageError, reason
+
+ColorMode = Literal["keep", "gray"]
+
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
+"""ITU-R BT.601 luma weights for R, G, B."""
+
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An image as float32 arrays on its native value scale.
+
+    Attributes
+    ----------
+    pixels : numpy.ndarray
+        float32, ``(H, W)`` for gray or ``(H, W, 3)`` for colour.
+    alpha : numpy.ndarray or None
+        float32 ``(H, W)`` on the same scale as ``pixels``, or None.
+    max_value : float
+        The value of full intensity: 255.0, 65535.0, 1.0 for float images.
+    bit_depth : int
+        8, 16 or 32 (float or 32-bit integer data).
+    mode : str
+        The Pillow mode of the file as stored.
+    source : str
+        The file name, or ``"<stdin>"`` for bytes.
+    format : str or None
+        The Pillow format name (``"PNG"``, ``"JPEG"`` ...).
+    color : {"gray", "rgb"}
+        What ``pixels`` holds.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    max_value: float
+    bit_depth: int
+    mode: str
+    source: str
+    format: str | None
+    color: Literal["gray", "rgb"]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``pixels``."""
+        return tuple(self.pixels.shape)
+
+    @property
+    def channels(self) -> int:
+        """Colour channels in ``pixels`` (1 or 3), alpha not counted."""
+        return 1 if self.pixels.ndim == 2 else int(self.pixels.shape[2])
+
+
+def _source_name(source: str | os.PathLike[str] | bytes) -> str:
+    """Name of a source for messages."""
+    return "<stdin>" if isinstance(source, bytes | bytearray) else os.fspath(source)
+
+
+@contextmanager
+def _pillow_limit_off() -> Iterator[None]:
+    """Switch off Pillow's global decompression-bomb check; convcli checks itself."""
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+@contextmanager
+def _open(source: str | os.PathLike[str] | bytes) -> Iterator[Image.Image]:
+    """Open an image lazily (header only), turning every failure into ImageError."""
+    name = _source_name(source)
+    fp: str | os.PathLike[str] | BinaryIO
+    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    try:
+        with _pillow_limit_off():
+            im = Image.open(fp)
+    except FileNotFoundError:
+        msg = f"{name}: no such file"
+        raise ImageError(msg) from None
+    except IsADirectoryError:
+        msg = f"{name}: is a directory, not an image file"
+        raise ImageError(msg) from None
+    except UnidentifiedImageError:
+        msg = f"{name}: not an image Pillow can read (unknown or corrupt format)"
+        raise ImageError(msg) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        msg = f"{name}: cannot read image: {reason(exc)}"
+        raise ImageError(msg) from None
+    with im:
+        yield im
+
+
+@contextmanager
+def _decoding(name: str) -> Iterator[None]:
+    """Decode with Pillow's pixel limit off; a failure becomes ImageError naming the file."""
+    try:
+        with _pillow_limit_off():
+            yield
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        msg = f"{name}: cannot decode image: {reason(exc)}"
+        raise ImageError(msg) from None
+
+
+def _check_pixels(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
+    """Refuse images over the decompression-bomb limit, pointing at --max-pixels."""
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    width, height = size
+    if width * height > limit:
+        msg = (
+            f"{name}: {width}x{height} = {width * height} pixels is over the limit of "
+            f"{limit} pixels (a guard against decompression bombs); "
+            f"pass --max-pixels {width * height} or more if you trust this file"
+        )
+        raise ImageError(msg)
+
+
+def read_image(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    color: ColorMode = "keep",
+    max_pixels: int | None = None,
+) -> LoadedImage:
+    """Read an image file (or its bytes) into float32 arrays on its native scale.
+
+    Parameters
+    ----------
+    source : str, path-like or bytes
+        A file name, or the encoded bytes of an image (e.g. read from stdin).
+    color : {"keep", "gray"}
+        ``"gray"`` turns colour into ITU-R BT.601 luma, in floating point.
+    max_pixels : int, optional
+        Largest width x height accepted (default 89,478,485, Pillow's default);
+        a guard against decompression bombs.
+
+    Returns
+    -------
+    LoadedImage
+        Pixels, alpha and scale; EXIF orientation already applied.
+
+    Raises
+    ------
+    ImageError
+        Missing, unreadable, corrupt or too large (``--max-pixels``) files.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> Image.new("RGB", (4, 2), (255, 0, 0)).save(buf, format="PNG")
+    >>> img = read_image(buf.getvalue(), color="gray")
+    >>> img.pixels.shape, round(float(img.pixels[0, 0]), 3), img.max_value
+    ((2, 4), 76.245, 255.0)
+    """
+    if color not in ("keep", "gray"):
+        msg = f"color must be 'keep' or 'gray', got {color!r}"
+        raise ValueError(msg)
+    name = _source_name(source)
+    with _open(source) as im:
+        _check_pixels(name, im.size, max_pixels)
+        rawmode = _png16_rawmode(im)
+        loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
+    if color == "gray" and loaded.pixels.ndim == 3:
+        return _replace_pixels(loaded, luma(loaded.pixels), "gray")
+    return loaded
+
+
+def _decode(im: Image.Image, name: str) -> LoadedImage:
+    """Load the pixels of an open image, EXIF orientation applied."""
+    with _decoding(name):
+        ImageOps.exif_transpose(im, in_place=True)  # not a copy of the upright image
+        pixels, alpha, max_value, depth = _to_arrays(im)
+    color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
+    return LoadedImage(pixels, alpha, max_value, depth, im.mode, name, im.format, color)
+
+
+def _png16_rawmode(im: Image.Image) -> str | None:
+    """The raw mode of a 16-bit colour or gray+alpha PNG, which Pillow cuts to 8 bits."""
+    tile = getattr(im, "tile", None) or []
+    if im.format != "PNG" or len(tile) != 1:
+        return None
+    rawmode = tile[0].args
+    if rawmode == "LA;16B" and im.mode != "RGBA":
+        return None  # Pillow versions that open 16-bit LA as RGBA only
+    return rawmode if rawmode in ("RGB;16B", "RGBA;16B", "LA;16B") else None
+
+
+def _decode_png16(
+    source: str | os.PathLike[str] | bytes, rawmode: str, im: Image.Image
+) -> LoadedImage:
+    """Read a 16-bit colour/LA PNG at full precision, EXIF orientation applied."""
+    name = _source_name(source)
+    with _decoding(name):
+        planes, orientation = _png16_planes(source, rawmode)
+    planes = _orient(planes, orientation)
+    pixels = planes[..., 0] if rawmode == "LA;16B" else planes[..., :3]
+    alpha = None if rawmode == "RGB;16B" else planes[..., -1]
+    color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
+    return LoadedImage(pixels, alpha, 65535.0, 16, im.mode, name, im.format, color)
+
+
+def _png16_planes(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
+    """All bands as float32 (H, W, bands) 0..65535, and the EXIF orientation.
+
+    Pillow's PNG decoder keeps only the high byte of 16-bit colour samples. Decoding
+    the same data a second time with the little-endian raw mode yields the low bytes
+    (16-bit LA lacks that raw mode; Pillow opens it as RGBA, so plain ``RGBA`` reads
+    the four bytes of a pixel as they are).
+    """
+    if rawmode == "LA;16B":
+        data, orientation = _load_with(source, "RGBA")
+        data = data.astype(np.uint16)
+        planes = np.dstack([data[..., 0] << 8 | data[..., 1], data[..., 2] << 8 | data[..., 3]])
+        return planes.astype(np.float32), orientation
+    high, orientation = _load_with(source, rawmode)
+    low, _ = _load_with(source, rawmode.replace(";16B", ";16L"))
+    return (high.astype(np.uint16) << 8 | low).astype(np.float32), orientation
+
+
+def _load_with(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
+    """Decode a PNG with another raw mode; also return its EXIF orientation."""
+    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    with Image.open(fp) as im:
+        im.tile = [im.tile[0]._replace(args=rawmode)]
+        im.load()
+        return np.asarray(im), int(im.getexif().get(0x0112, 1) or 1)
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as exif_transpose does."""
+    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return array if op is None else np.ascontiguousarray(op(array))
+
+
+def _target_mode(im: Image.Image) -> str:
+    """The 8-bit mode an image converts to, or its own mode for 16-bit/int/float data."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA") or mode.startswith("I") or mode == "F":
+        return mode
+    if mode == "1":
+        return "L"
+    if mode == "La":
+        return "LA"
+    if mode in ("P", "PA"):
+        return _palette_mode(im)
+    if mode == "RGBa":
+        return "RGBA"
+    return "RGB"
+
+
+def _palette_mode(im: Image.Image) -> str:
+    """L/LA for an all-gray palette, RGB/RGBA otherwise."""
+    has_alpha = im.mode == "PA" or "transparency" in im.info
+    if _palette_is_gray(im):
+        return "LA" if has_alpha else "L"
+    return "RGBA" if has_alpha else "RGB"
+
+
+def _palette_is_gray(im: Image.Image) -> bool:
+    """Whether every palette entry has R == G == B, read from the header (no decoding)."""
+    palette = im.palette
+    layout = palette and (palette.rawmode or palette.mode)
+    if palette is None or layout not in ("RGB", "RGBA"):
+        return False
+    entries = np.frombuffer(bytes(palette.palette), dtype=np.uint8)
+    entries = entries[: entries.size // len(layout) * len(layout)].reshape(-1, len(layout))
+    return entries.size > 0 and bool(np.all(entries[:, :3] == entries[:, :1]))
+
+
+def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float, int]:
+    """Pixels, alpha, max_value and bit depth of a Pillow image."""
+    target = _target_mode(im)
+    if target.startswith("I;16"):
+        return np.asarray(im).astype(np.float32), None, 65535.0, 16
+    if target == "I":
+        return _int32_arrays(np.asarray(im))
+    if target == "F":
+        return np.asarray(im, dtype=np.float32), None, 1.0, 32
+    converted = im if im.mode == target else im.convert(target)
+    array = np.asarray(converted).astype(np.float32)
+    if target == "LA":
+        return array[..., 0], array[..., 1], 255.0, 8
+    if target == "RGBA":
+        return array[..., :3], array[..., 3], 255.0, 8
+    return array, None, 255.0, 8
+
+
+def _int32_arrays(array: np.ndarray) -> tuple[np.ndarray, None, float, int]:
+    """32-bit integer data: 16-bit when it fits in 0..65535, float otherwise."""
+    if array.size == 0 or (array.min() >= 0 and array.max() <= 65535):
+        return array.astype(np.float32), None, 65535.0, 16
+    peak = float(np.abs(array.astype(np.float64)).max())
+    return array.astype(np.float32), None, peak or 1.0, 32
+
+
+def luma(pixels: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of an (H, W, 3) array, in float, on the same scale."""
+    weights = np.asarray(LUMA_WEIGHTS, dtype=np.float64)
+    return (pixels[..., :3].astype(np.float64) @ weights).astype(np.float32)
+
+
+def _replace_pixels(
+    loaded: LoadedImage, pixels: np.ndarray, color: Literal["gray", "rgb"]
+) -> LoadedImage:
+    """A copy of ``loaded`` with other pixels."""
+    return replace(loaded, pixels=pixels, color=color)
+
+
+def read_header(source: str | os.PathLike[str] | bytes) -> tuple[int, int, int]:
+    """Shape of an image ``(H, W, C)`` from its header, without decoding the pixels.
+
+    ``C`` counts colour channels only (1 for gray, 3 for colour), as
+    :func:`read_image` with ``color="keep"`` returns them; alpha is not counted.
+    EXIF orientations 5-8 (quarter turns) swap ``H`` and ``W``.
+
+    Parameters
+    ----------
+    source : str, path-like or bytes
+        A file name or the encoded bytes of an image.
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width, channels)`` as :func:`read_image` would deliver them.
+
+    Raises
+    ------
+    ImageError
+        Missing, unreadable or unidentified files.
+    """
+    with _open(source) as im:
+        width, height = im.size
+        channels = _header_channels(im)
+        if _orientation(im) in (5, 6, 7, 8):
+            width, height = height, width
+    return height, width, channels
+
+
+def _header_channels(im: Image.Image) -> int:
+    """Colour channels read_image will deliver (alpha not counted)."""
+    if _png16_rawmode(im) == "LA;16B":
+        return 1
+    gray = _target_mode(im) in ("L", "LA", "F") or im.mode.startswith("I")
+    return 1 if gray else 3
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 when absent), read without decoding pixels."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1  # PngImageFile.getexif() would decode the whole image to look further
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return int(value) if isinstance(value, int) else 1

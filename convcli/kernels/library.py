@@ -1,0 +1,185 @@
+"""The kernel library (the ``kernels/`` files), TOML kernel files, and kernel files of any type.
+
+The library's files are TOML, one kernel or bank each, named after the file; banks name their
+members. A kernel file given by path may also be ``.txt``/``.csv`` (one row a line, ``#``
+comments), ``.npy`` or a libvips ``.mat`` (header ``width height [scale [offset]]``).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from convcli.errors import KernelError
+from convcli.kernels import files
+from convcli.kernels.kernel import (
+    Kernel,
+    KernelBank,
+    infer_kind,
+    inline_kernel,
+    inline_label,
+    looks_inline,
+)
+from convcli.kernels.parametric import PARAMETRIC, Parametric, parametric_kernel
+from convcli.kernels.tomlfile import Resolver, TomlContext, kernel_from_toml, read_toml
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover - Python 3.10
+    pass
+
+FILE_SUFFIXES = (".toml", ".txt", ".csv", ".npy", ".mat")
+"""The kernel file types :func:`~convcli.kernels.parse_kernel_spec` reads, by suffix."""
+
+
+def kernel_dir() -> Path:
+    """The folder of the built-in kernel files.
+
+    ``convcli/kernels/data`` inside an installed wheel, else ``<repo>/kernels`` in a checkout.
+    """
+    packaged = Path(__file__).parent / "data"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).parents[2] / "kernels"
+
+
+@functools.lru_cache(maxsize=1)
+def library_entries() -> dict[str, Kernel | KernelBank]:
+    """Every library entry by name and alias; kernels are loaded before the banks using them."""
+    folder = kernel_dir()
+    parsed = [
+        (path, read_toml(path, _library_label(path))) for path in sorted(folder.glob("*.toml"))
+    ]
+    registry: dict[str, Kernel | KernelBank] = {}
+    for path, data in sorted(parsed, key=lambda item: "kernels" in item[1]):
+        ctx = TomlContext(_library_label(path), path.stem, True, _member_resolver(registry))
+        _register(registry, kernel_from_toml(data, ctx))
+    return registry
+
+
+def _library_label(path: Path) -> str:
+    return f"kernels/{path.name}"
+
+
+def _register(registry: dict[str, Kernel | KernelBank], entry: Kernel | KernelBank) -> None:
+    for name in (entry.name, *entry.aliases):
+        if name in registry:
+            msg = f"{entry.source}: the name {name!r} is already used by {registry[name].source}"
+            raise KernelError(msg)
+        registry[name] = entry
+
+
+def _member_resolver(registry: Mapping[str, Kernel | KernelBank]) -> Resolver:
+    """Resolve bank members against ``registry`` (not yet complete while loading)."""
+
+    def resolve(spec: str) -> Kernel | KernelBank:
+        text = spec.strip()
+        if text in registry:
+            return registry[text]
+        if ":" in text:
+            family = PARAMETRIC.get(text.partition(":")[0].strip().lower())
+            if family is not None:
+                return parametric_kernel(family, text.partition(":")[2])
+        elif looks_inline(text):
+            return inline_kernel(files.parse_matrix_text(text, inline_label(text)), text)
+        msg = f"bank member {text!r} is not a kernel of the library"
+        raise KernelError(msg)
+
+    return resolve
+
+
+def load_library() -> list[Kernel | KernelBank]:
+    """Every kernel and bank of the ``kernels/`` folder, sorted by name.
+
+    Returns
+    -------
+    list of Kernel or KernelBank
+        One entry per file (aliases are not repeated).
+
+    Raises
+    ------
+    KernelError
+        If a library file is invalid (a packaging bug, named with its file and field).
+    """
+    unique = {id(entry): entry for entry in library_entries().values()}
+    return sorted(unique.values(), key=lambda entry: entry.name)
+
+
+def parametric_kernels() -> list[Parametric]:
+    """The parametric kernel families (``gaussian``, ``box``, ...), sorted by name."""
+    return sorted(PARAMETRIC.values(), key=lambda family: family.name)
+
+
+def load_kernel_file(path: Path) -> Kernel | KernelBank:
+    """Read a kernel from a ``.toml``, ``.txt``, ``.csv``, ``.npy`` or libvips ``.mat`` file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; its suffix says the format.
+
+    Returns
+    -------
+    Kernel or KernelBank
+        A bank only from a ``.toml`` file with a ``kernels`` list.
+
+    Raises
+    ------
+    KernelError
+        If the file is missing, unreadable, of another type or not a valid kernel.
+    """
+    label = str(path)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        msg = f"{label}: is a folder; expected a kernel file"
+        raise KernelError(msg)
+    if not suffix and not path.exists():
+        msg = f"{label}: kernel file not found"
+        raise KernelError(msg)
+    if suffix not in FILE_SUFFIXES:
+        msg = (
+            f"{label}: unsupported kernel file type {suffix or '(none)'!r}; "
+            f"expected {', '.join(FILE_SUFFIXES)}"
+        )
+        raise KernelError(msg)
+    if suffix == ".toml":
+        ctx = TomlContext(label, path.stem, False, _member_resolver(library_entries()))
+        return kernel_from_toml(read_toml(path, label), ctx)
+    return _matrix_file(path, label, suffix)
+
+
+def _matrix_file(path: Path, label: str, suffix: str) -> Kernel:
+    offset = 0.0
+    if suffix == ".npy":
+        weights = files.read_npy_file(path, label)
+    elif suffix == ".mat":
+        weights, offset = files.read_mat_file(path, label)
+    else:
+        weights = files.read_text_file(path, label)
+    return Kernel(name=path.stem, weights=weights, description=f"from {path.name}",
+                  kind=infer_kind(weights), offset=offset, source=label)  # fmt: skip
+
+
+def kernel_info(entry: Kernel | KernelBank) -> dict[str, Any]:
+    """A JSON-ready summary of a kernel or bank, as ``convcli kernels --json`` prints it.
+
+    Examples
+    --------
+    >>> from convcli.kernels import parse_kernel_spec
+    >>> info = kernel_info(parse_kernel_spec("sobel_x"))
+    >>> info["name"], info["shape"], info["sum"], info["rank"], info["separable"]
+    ('sobel_x', [3, 3], 0.0, 1, True)
+    """
+    common = {"name": entry.name, "kind": entry.kind, "shape": list(entry.shape),
+              "description": entry.description, "aliases": list(entry.aliases),
+              "tags": list(entry.tags), "source": entry.source}  # fmt: skip
+    if isinstance(entry, KernelBank):
+        members = [k.name for k in entry.kernels]
+        return {**common, "sum": None, "rank": None, "separable": None,
+                "combine": entry.combine, "kernels": members}  # fmt: skip
+    return {**common, "sum": entry.sum, "rank": entry.rank, "separable": entry.rank == 1,
+            "anchor": list(entry.center), "offset": entry.offset,
+            "weights": entry.weights.tolist()}  # fmt: skip

@@ -1,0 +1,218 @@
+"""Arrays through a plan: pixels (and alpha) in, float feature maps out.
+
+Every colour channel is filtered separately (depthwise). Alpha is kept as it was,
+sampled on the output grid (``keep``), filtered like a colour channel (``filter``), or
+dropped. A kernel's ``anchor`` places an even (or off-centre) kernel under
+``padding="same"``: the anchor tap sits over the output pixel. A kernel's ``offset`` is
+added to its response (as Pillow's ``ImageFilter.Kernel`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import numpy as np
+
+from convcli.engine import convolve
+from convcli.geometry import Geometry, PaddingSpec, Pair, anchor_tap, anchored_padding
+from convcli.kernels import Kernel
+from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec, combine_maps, combined_sum
+
+AlphaMode = Literal["keep", "filter", "drop"]
+ALPHA_MODES: tuple[AlphaMode, ...] = ("keep", "filter", "drop")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One kernel as it ran: its geometry, the method the engine chose, the alpha tap."""
+
+    name: str
+    shape: Pair
+    geometry: Geometry
+    method: str
+    flip: bool
+    tap: Pair
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """One feature map (float32) with its alpha on the same grid and its provenance."""
+
+    name: str
+    values: np.ndarray
+    alpha: np.ndarray | None
+    kernel_sum: float | None
+    applied: tuple[Applied, ...]
+
+
+def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.ndarray, Applied]:
+    """Run one kernel over ``x`` (each channel separately), adding the kernel's offset.
+
+    Returns
+    -------
+    (numpy.ndarray, Applied)
+        The float feature map and how it was made.
+    """
+    # NaN or huge values in float images give NaN/inf out: data, not a warning per tile
+    with np.errstate(invalid="ignore", over="ignore"):
+        result = convolve(
+            x,
+            kernel.weights,
+            stride=options.stride,
+            padding=_padding(kernel, (x.shape[0], x.shape[1]), options),
+            padding_mode=options.padding_mode,
+            cval=options.cval,
+            dilation=options.dilation,
+            flip=options.flip,
+            method=options.method,
+            threads=options.threads,
+        )
+    out = result.output
+    if kernel.offset:
+        out = out + out.dtype.type(kernel.offset)
+    shape = cast(Pair, tuple(kernel.weights.shape))
+    tap = anchor_tap(kernel.shape, kernel.anchor_as_run(options.flip), options.dilation)
+    applied = Applied(kernel.name, shape, result.geometry, result.method, result.flip, tap)
+    return out, applied
+
+
+def _padding(kernel: Kernel, input_hw: Pair, options: ConvOptions) -> PaddingSpec:
+    anchor = kernel.anchor_as_run(options.flip)
+    return anchored_padding(
+        options.padding,
+        input_hw,
+        kernel.shape,
+        anchor,
+        stride=options.stride,
+        dilation=options.dilation,
+    )
+
+
+def _unit(
+    x: np.ndarray, unit: Spec, options: ConvOptions
+) -> tuple[np.ndarray, tuple[Applied, ...], float]:
+    if isinstance(unit, Kernel):
+        out, applied = correlate(x, unit, options)
+        return out, (applied,), float(unit.sum)
+    runs = [correlate(x, kernel, options) for kernel in unit.kernels]
+    combined = combine_maps([r for r, _ in runs], unit.combine, unit.name)
+    sums = [float(k.sum) for k in unit.kernels]
+    return combined, tuple(a for _, a in runs), combined_sum(sums, unit.combine)
+
+
+def _evaluate(
+    x: np.ndarray, plan: FilterPlan, options: ConvOptions
+) -> list[tuple[np.ndarray, tuple[Applied, ...], float]]:
+    if plan.chain:
+        applied: tuple[Applied, ...] = ()
+        total = 1.0
+        for unit in plan.units:
+            x, ran, s = _unit(x, unit, options)
+            applied, total = applied + ran, total * s
+        return [(x, applied, total)]
+    runs = [_unit(x, unit, options) for unit in plan.units]
+    if plan.combine in (None, "stack"):
+        return runs
+    combine = str(plan.combine)
+    values = combine_maps([r for r, _, _ in runs], combine, plan.name)
+    applied = tuple(a for _, ran, _ in runs for a in ran)
+    return [(values, applied, combined_sum([s for _, _, s in runs], combine))]
+
+
+def alpha_on_grid(alpha: np.ndarray, applied: Sequence[Applied], chain: bool) -> np.ndarray:
+    """Sample ``alpha`` at the input pixel under each output pixel's anchor tap.
+
+    Beyond the border the edge value is repeated. For a chain every step is followed;
+    otherwise the first kernel's grid is used (every kernel of a combined bank has it).
+    """
+    steps = applied if chain else applied[:1]
+    for step in steps:
+        alpha = _sample(alpha, step.geometry, step.tap)
+    return alpha
+
+
+def _sample(alpha: np.ndarray, geometry: Geometry, tap: Pair) -> np.ndarray:
+    index = [
+        np.clip(
+            np.arange(geometry.output_hw[a]) * geometry.stride[a] - geometry.pads[a][0] + tap[a],
+            0,
+            geometry.input_hw[a] - 1,
+        )
+        for a in (0, 1)
+    ]
+    return alpha[np.ix_(index[0], index[1])]
+
+
+def apply_plan(
+    pixels: np.ndarray,
+    plan: FilterPlan,
+    options: ConvOptions | None = None,
+    *,
+    alpha: np.ndarray | None = None,
+    alpha_mode: AlphaMode = "keep",
+) -> list[FeatureMap]:
+    """Filter an image array with a plan; return its feature map(s).
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        ``(H, W)`` or ``(H, W, C)``; every channel is filtered separately.
+    plan : FilterPlan
+    options : ConvOptions, optional
+        Engine options; ``apply``'s defaults (``same``, ``reflect``) when omitted.
+    alpha : numpy.ndarray, optional
+        ``(H, W)``.
+    alpha_mode : {"keep", "filter", "drop"}
+        ``keep``: alpha sampled on the output grid; ``filter``: filtered like a colour
+        channel; ``drop``: no alpha out.
+
+    Returns
+    -------
+    list of FeatureMap
+        One per ``plan.map_names``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.kernels import Kernel
+    >>> box = Kernel("box", np.full((1, 2), 0.5), "", "smoothing", None, 0.0, "", ())
+    >>> from convcli.pipeline import build_plan
+    >>> plan = build_plan([box])
+    >>> [fm] = apply_plan(np.array([[0.0, 2.0, 4.0]]), plan, ConvOptions(padding="valid"))
+    >>> fm.values.tolist()
+    [[1.0, 3.0]]
+    """
+    options = options or ConvOptions()
+    if alpha_mode not in ALPHA_MODES:
+        msg = f"alpha mode {alpha_mode!r} is not one of {', '.join(ALPHA_MODES)}"
+        raise ValueError(msg)
+    if alpha is None or alpha_mode == "drop":
+        return _maps(_evaluate(pixels, plan, options), plan, None, None)
+    if alpha_mode == "filter":
+        stacked = np.dstack([pixels, alpha])
+        return _maps(_evaluate(stacked, plan, options), plan, None, pixels.ndim)
+    return _maps(_evaluate(pixels, plan, options), plan, alpha, None)
+
+
+def _maps(
+    runs: list[tuple[np.ndarray, tuple[Applied, ...], float]],
+    plan: FilterPlan,
+    keep_alpha: np.ndarray | None,
+    split_ndim: int | None,
+) -> list[FeatureMap]:
+    maps = []
+    for name, (values, applied, ksum) in zip(plan.map_names, runs, strict=True):
+        alpha = None
+        if keep_alpha is not None:
+            alpha = alpha_on_grid(keep_alpha, applied, plan.chain)
+        if split_ndim is not None:
+            values, alpha = _split_alpha(values, split_ndim)
+        maps.append(FeatureMap(name, values, alpha, ksum, applied))
+    return maps
+
+
+def _split_alpha(values: np.ndarray, pixel_ndim: int) -> tuple[np.ndarray, np.ndarray]:
+    colour = values[..., 0] if pixel_ndim == 2 else values[..., :-1]
+    return colour, values[..., -1]

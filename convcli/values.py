@@ -1,0 +1,212 @@
+"""Feature map -> pixel values: the value mappings and rounding to integer pixels.
+
+The engine computes in floating point; only writing an image maps values back to the
+pixel range, and :class:`MappingReport` says how and how many values were clipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcli.choices import VALUE_MAPPINGS, ValueMapping
+from convcli.errors import OutputError
+
+__all__ = ["VALUE_MAPPINGS", "MappingReport", "ValueMapping", "map_values", "to_pixels"]
+
+
+@dataclass(frozen=True)
+class MappingReport:
+    """How a feature map was mapped to pixel values.
+
+    Attributes
+    ----------
+    mapping : str
+        The mapping that ran (never ``"auto"``).
+    min, max : float
+        The feature map's range before mapping.
+    clipped : int
+        How many values fell outside ``[0, max_value]`` and were clipped.
+    clipped_share : float
+        ``clipped`` as a share of all values, 0..1.
+    """
+
+    mapping: str
+    min: float
+    max: float
+    clipped: int
+    clipped_share: float
+
+
+def map_values(
+    fmap: np.ndarray,
+    mapping: ValueMapping | str,
+    *,
+    max_value: float,
+    kernel_sum: float | None,
+) -> tuple[np.ndarray, MappingReport]:
+    """Map a feature map to ``[0, max_value]`` and report what happened.
+
+    Parameters
+    ----------
+    fmap : numpy.ndarray
+        The feature map (any shape), floating point.
+    mapping : {"auto", "clip", "abs", "normalize", "offset", "raw"}
+        ``clip``: clip to ``[0, max_value]``. ``abs``: ``|x|`` then clip.
+        ``normalize``: min-max to the full range (a constant map gives zeros).
+        ``offset``: ``x + max_value / 2`` then clip (mid-grey is zero).
+        ``raw``: unchanged (only float outputs can hold it).
+        ``auto``: ``abs`` when ``kernel_sum`` is 0 (edge detectors; a kernel's sum is 0 when
+        :func:`convcli.kernels.is_zero_sum` says so), else ``clip``;
+        ``clip`` when ``kernel_sum`` is None.
+    max_value : float
+        The value of full intensity on the output scale (255.0, 65535.0, 1.0).
+    kernel_sum : float or None
+        Sum of the kernel's weights, used by ``auto``.
+
+    Returns
+    -------
+    mapped : numpy.ndarray
+        Floating point, same shape (float32 unless ``fmap`` is float64).
+    report : MappingReport
+        The mapping that ran, the range of ``fmap`` and how many values were clipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, report = map_values(np.array([-10.0, 5.0, 300.0]), "auto",
+    ...                          max_value=255.0, kernel_sum=0.0)
+    >>> out.tolist(), report.mapping, report.clipped
+    ([10.0, 5.0, 255.0], 'abs', 1)
+    """
+    resolved = _resolve_mapping(mapping, kernel_sum)
+    values = _as_float(fmap)
+    low, high = _range(values)
+    if resolved == "clip" and 0 <= low and high <= max_value:
+        mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
+    else:
+        mapped, clipped = _MAPPERS[resolved](values, float(max_value), low, high)
+    share = clipped / values.size if values.size else 0.0
+    return mapped, MappingReport(resolved, low, high, clipped, share)
+
+
+def _resolve_mapping(mapping: str, kernel_sum: float | None) -> str:
+    """Resolve ``auto`` and check the name."""
+    if mapping not in VALUE_MAPPINGS:
+        msg = f"value mapping {mapping!r} is not one of {', '.join(VALUE_MAPPINGS)}"
+        raise ValueError(msg)
+    if mapping != "auto":
+        return mapping
+    if kernel_sum == 0.0:
+        return "abs"
+    return "clip"
+
+
+def _as_float(fmap: np.ndarray) -> np.ndarray:
+    """float64 stays float64; everything else becomes float32."""
+    array = np.asarray(fmap)
+    return array if array.dtype == np.float64 else array.astype(np.float32)
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    """Min and max, (0, 0) for an empty array."""
+    if values.size == 0:
+        return 0.0, 0.0
+    return float(values.min()), float(values.max())
+
+
+def _clip(
+    values: np.ndarray, max_value: float, low: float, high: float, *, in_place: bool = False
+) -> tuple[np.ndarray, int]:
+    """Clip to [0, max_value], counting the values that moved (in place on a scratch array).
+
+    ``low`` and ``high`` are the range of ``values``: a side they show in range (not NaN)
+    is not counted, saving a pass over the array.
+    """
+    top = values.dtype.type(max_value)
+    below = 0 if low >= 0 else int(np.count_nonzero(values < 0))
+    above = 0 if high <= max_value else int(np.count_nonzero(values > top))
+    out = values if in_place else np.empty_like(values)
+    return np.clip(values, values.dtype.type(0), top, out=out), below + above
+
+
+def _abs(values: np.ndarray, max_value: float, low: float, high: float) -> tuple[np.ndarray, int]:
+    """|x| then clip."""
+    return _clip(np.abs(values), max_value, 0.0, max(abs(low), abs(high)), in_place=True)
+
+
+def _offset(
+    values: np.ndarray, max_value: float, low: float, high: float
+) -> tuple[np.ndarray, int]:
+    """x + max/2 then clip."""
+    shift = max_value / 2
+    shifted = values + values.dtype.type(shift)
+    return _clip(shifted, max_value, low + shift, high + shift, in_place=True)
+
+
+def _normalize(
+    values: np.ndarray, max_value: float, low: float, high: float
+) -> tuple[np.ndarray, int]:
+    """Min-max to [0, max_value]; a constant map gives zeros."""
+    if high - low <= 0 or not np.isfinite(high - low):
+        return np.zeros_like(values), 0
+    scaled = (values.astype(np.float64) - low) * (max_value / (high - low))
+    return np.clip(scaled, 0, max_value).astype(values.dtype), 0
+
+
+def _raw(values: np.ndarray, max_value: float, low: float, high: float) -> tuple[np.ndarray, int]:
+    """Unchanged."""
+    return values, 0
+
+
+_MAPPERS: dict[str, Callable[[np.ndarray, float, float, float], tuple[np.ndarray, int]]] = {
+    "clip": _clip,
+    "abs": _abs,
+    "normalize": _normalize,
+    "offset": _offset,
+    "raw": _raw,
+}
+
+
+def to_pixels(mapped: np.ndarray, depth: int, *, max_value: float | None = None) -> np.ndarray:
+    """Round mapped values to unsigned integer pixels.
+
+    Parameters
+    ----------
+    mapped : numpy.ndarray
+        Values in ``[0, max_value]`` (from :func:`map_values`).
+    depth : {8, 16}
+        Output bit depth: uint8 or uint16.
+    max_value : float, optional
+        The scale of ``mapped``; when given and different from ``2**depth - 1``
+        the values are rescaled (e.g. a 16-bit image written at 8 bits).
+        By default ``mapped`` is taken to be on the output scale already.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 or uint16, rounded to nearest and clipped to the depth's range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_pixels(np.array([0.4, 127.5, 300.0]), 8).tolist()
+    [0, 128, 255]
+    >>> to_pixels(np.array([65535.0, 32767.5]), 8, max_value=65535.0).tolist()
+    [255, 128]
+    """
+    if depth not in (8, 16):
+        msg = f"pixel depth must be 8 or 16, got {depth!r}"
+        raise OutputError(msg)
+    top = float(2**depth - 1)
+    # float32 is exact for every 8- and 16-bit value and halves the memory of float64
+    values = np.asarray(mapped, dtype=np.float32)
+    if max_value is not None and max_value != top:
+        values = values * np.float32(top / max_value)
+    # floor(x + 0.5) rounds halves up, as image tools do (np.rint would go to even);
+    # after the clip x + 0.5 > 0, where the integer cast truncates: that is the floor
+    rounded = np.clip(values, np.float32(0), np.float32(top))
+    rounded += np.float32(0.5)
+    return rounded.astype(np.uint8 if depth == 8 else np.uint16)

@@ -1,0 +1,111 @@
+"""The command group itself: help, version, unknown commands, error mapping."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import convcli
+from convcli.cli import COMMANDS, ConvcliGroup, cli
+from convcli.errors import ConvcliError, ExitCode
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(_all_commands(command, (*prefix, name)))
+    return found
+
+
+def test_version_is_the_package_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"convcli, version {convcli.__version__}\n"
+    assert convcli.__version__ != "0+unknown"
+
+
+def test_help_lists_the_everyday_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "convcli apply img.png -k sobel_x" in result.output
+
+
+@pytest.mark.parametrize("path", _all_commands(cli))
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
+    assert command.help, f"{' '.join(path)} has no help text"
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_top_level_help_shows_each_commands_own_short_help(name: str) -> None:
+    # `convcli --help` prints COMMANDS' table without importing the commands: keep them equal
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    assert COMMANDS[name][2] == command.get_short_help_str(limit=1000)
+
+
+def test_help_and_version_load_neither_numpy_nor_pillow() -> None:
+    code = (
+        "import sys; from convcli.cli import cli\n"
+        "for args in (['--help'], ['--version']):\n"
+        "    try: cli.main(args, prog_name='convcli')\n"
+        "    except SystemExit: pass\n"
+        "print(sorted(m for m in ('numpy', 'PIL', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == ExitCode.USAGE == 2
+    assert "No such command 'frobnicate'" in result.output
+
+
+def test_convcli_error_becomes_one_line_and_exit_1() -> None:
+    group = ConvcliGroup()
+
+    @group.command()
+    def boom() -> None:
+        msg = "input.png: not an image"
+        raise ConvcliError(msg)
+
+    result = CliRunner().invoke(group, ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr == "convcli: error: input.png: not an image\n"
+    assert result.stdout == ""
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "convcli", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"convcli, version {convcli.__version__}"
+
+
+def test_ctrl_c_in_any_command_exits_130() -> None:
+    group = ConvcliGroup()
+
+    @group.command()
+    def slow() -> None:
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(group, ["slow"])
+    assert result.exit_code == 130
+    assert result.stderr == "convcli: interrupted\n"
