@@ -120,6 +120,7 @@ def filter_image(
         settings.options,
         alpha=loaded.alpha,
         alpha_mode=settings.alpha_mode,
+        alpha_max=loaded.max_value,
     )
     results, data = [], None
     for fmap, output, fmt in zip(fmaps, outputs, formats, strict=True):
