@@ -41,12 +41,14 @@ from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
 
 MAPPING_HELP = (
-    "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
-    "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
+    "Feature map -> pixels: auto (clip; for kernels summing to 0, abs scaled so the 99.5th "
+    "percentile is white), clip, abs, normalize (min-max to full range), offset (mid-grey "
+    "is zero), raw (.tif/.npy only)."
 )
 
 
@@ -92,6 +94,20 @@ MAPPING_HELP = (
     default="auto",
     show_default=True,
     help=MAPPING_HELP,
+)
+@click.option(
+    "--scale",
+    type=float,
+    default=None,
+    help="Multiply the response by S before mapping (replaces auto's gain). [default: 1]",
+)
+@click.option(
+    "--bias", type=float, default=0.0, help="Add B to the response (after --scale). [default: 0]"
+)
+@click.option(
+    "--normalize",
+    is_flag=True,
+    help="Divide each kernel by its sum (an error for a kernel summing to 0).",
 )
 @click.option(
     "--depth",
@@ -181,14 +197,15 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
 
 def _settings(kw: dict[str, Any]) -> ApplySettings:
     try:
-        plan = build_plan(kw["kernels"], combine=kw["combine"], chain=kw["chain"])
+        kernels = [normalized(k) for k in kw["kernels"]] if kw["normalize"] else kw["kernels"]
+        plan = build_plan(kernels, combine=kw["combine"], chain=kw["chain"])
     except ConvcliError as exc:
         raise click.UsageError(str(exc)) from None
     options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
                           kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
     depth = None if kw["depth"] is None else int(kw["depth"])
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
-                         kw["max_pixels"])  # fmt: skip
+                         kw["max_pixels"], kw["scale"], kw["bias"])  # fmt: skip
 
 
 def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:
@@ -315,10 +332,17 @@ class _Report:
 
     def error(self, line: str) -> None:
         """One ``convcli: error: ...`` line on stderr."""
+        self._say(f"convcli: error: {line}")
+
+    def warning(self, line: str) -> None:
+        """One ``convcli: warning: ...`` line on stderr."""
+        self._say(f"convcli: warning: {line}")
+
+    def _say(self, line: str) -> None:
         if self._progress is not None:
-            self.console.print(f"convcli: error: {line}", markup=False, soft_wrap=True)
+            self.console.print(line, markup=False, soft_wrap=True)
         else:
-            click.echo(f"convcli: error: {line}", err=True)
+            click.echo(line, err=True)
 
     def missing(self, lines: Sequence[tuple[str, str]]) -> None:
         """JSON records for inputs that do not exist (their error line is already out)."""
@@ -352,6 +376,9 @@ class _Report:
             click.echo(json.dumps(outcome.result.record()))
         if not self.quiet:
             self._summary(outcome.result)
+            for m in outcome.result.maps:
+                for warning in m.warnings:
+                    self.warning(f"{outcome.result.input}: {m.output}: {warning}")
 
     def _summary(self, result: ImageResult) -> None:
         if self.batch:

@@ -72,6 +72,8 @@ class LoadedImage:
         The Pillow format name (``"PNG"``, ``"JPEG"`` ...).
     color : {"gray", "rgb"}
         What ``pixels`` holds.
+    frames : int
+        Frames or pages in the file; ``pixels`` holds the first.
     """
 
     pixels: np.ndarray
@@ -82,6 +84,7 @@ class LoadedImage:
     source: str
     format: str | None
     color: Literal["gray", "rgb"]
+    frames: int = 1
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -206,6 +209,7 @@ def read_image(
         _check_pixels(name, im.size, max_pixels)
         rawmode = _png16_rawmode(im)
         loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
+        loaded = replace(loaded, frames=int(getattr(im, "n_frames", 1)))
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded

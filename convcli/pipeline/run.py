@@ -25,6 +25,7 @@ from convcli.io import (
     write_npy,
 )
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
+from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.plan import ConvOptions, FilterPlan
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
@@ -41,6 +42,8 @@ class ApplySettings:
     mapping: str = "auto"
     depth: int | None = None
     max_pixels: int | None = None
+    scale: float | None = None
+    bias: float = 0.0
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -141,7 +144,6 @@ def filter_image(
         data,
         settings.plan.label,
         settings.options.padding_mode,
-        settings.mapping == "auto",
     )
 
 
@@ -156,16 +158,28 @@ def _write_map(
     floats = fmt == "npy" or settings.mapping == "raw"
     mapping = "raw" if floats and settings.mapping == "auto" else settings.mapping
     values, report = map_values(
-        fmap.values, mapping, max_value=loaded.max_value, kernel_sum=fmap.kernel_sum
+        fmap.values,
+        mapping,
+        max_value=loaded.max_value,
+        kernel_sum=fmap.kernel_sum,
+        scale=settings.scale,
+        bias=settings.bias,
     )
+    depth = None
     if floats:
         data = _emit_float(values, fmap.alpha, output, fmt)
-        return map_result(fmap, output, fmt, report, None), data
-    if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
-        values = np.nan_to_num(values, nan=0.0)
-    depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
-    data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt)
-    return map_result(fmap, output, fmt, report, depth), data
+    else:
+        if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
+            values = np.nan_to_num(values, nan=0.0)
+        depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
+        data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt)
+    has_alpha = fmap.alpha is not None
+    chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
+    notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32,
+                            depth=depth, frames=loaded.frames)  # fmt: skip
+    notes += gain_hint(report, fmap.kernel_sum)
+    keeps_alpha = has_alpha and FORMATS[fmt].alpha
+    return map_result(fmap, output, fmt, report, depth, alpha=keeps_alpha, warnings=notes), data
 
 
 def _emit_float(

@@ -31,6 +31,10 @@ class MapResult:
     format: str
     depth: int | None
     alpha: bool
+    scale: float = 1.0
+    bias: float = 0.0
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,6 @@ class ImageResult:
     data: bytes | None = None
     kernel: str = ""
     padding_mode: str = ""
-    auto_mapping: bool = False
 
     def record(self) -> dict[str, Any]:
         """The ``--json`` object: top-level values describe the first map and kernel."""
@@ -71,6 +74,9 @@ class ImageResult:
             "min": _json_number(first.min),
             "max": _json_number(first.max),
             "clipped_share": first.clipped_share,
+            "scale": first.scale,
+            "bias": first.bias,
+            "warnings": [w for m in self.maps for w in m.warnings],
             "ms": round(self.milliseconds, 3),
             "kernels": [_applied_record(a) for a in self.applied],
             "maps": [_map_record(m) for m in self.maps],
@@ -102,15 +108,26 @@ def _map_record(result: MapResult) -> dict[str, Any]:
         "max": _json_number(result.max),
         "clipped": result.clipped,
         "clipped_share": result.clipped_share,
+        "scale": result.scale,
+        "bias": result.bias,
         "format": result.format,
         "depth": result.depth,
+        "alpha": result.alpha,
+        "warnings": list(result.warnings),
     }
 
 
 def map_result(
-    fmap: FeatureMap, output: str, fmt: str, report: MappingReport, depth: int | None
+    fmap: FeatureMap,
+    output: str,
+    fmt: str,
+    report: MappingReport,
+    depth: int | None,
+    *,
+    alpha: bool | None = None,
+    warnings: Sequence[str] = (),
 ) -> MapResult:
-    """How ``fmap`` was written to ``output``."""
+    """How ``fmap`` was written to ``output`` (``alpha``: whether alpha was written)."""
     return MapResult(
         output,
         fmap.name,
@@ -122,7 +139,11 @@ def map_result(
         float(report.clipped_share),
         fmt,
         depth,
-        fmap.alpha is not None,
+        fmap.alpha is not None if alpha is None else alpha,
+        report.scale,
+        report.bias,
+        report.reason,
+        tuple(warnings),
     )
 
 
@@ -139,12 +160,12 @@ def _pads(pads: Pads) -> str:
     return f"t{top} b{bottom} l{left} r{right}"
 
 
-def _value_line(m: MapResult, auto: bool) -> str:
-    why = ""
-    if auto and m.mapping in ("abs", "clip"):
-        why = " (auto: kernel sums to 0)" if m.mapping == "abs" else " (auto)"
+def _value_line(m: MapResult) -> str:
+    gain = f" × {m.scale:.6g}" if m.scale != 1.0 else ""
+    gain += f" {'+' if m.bias >= 0 else '-'} {abs(m.bias):.6g}" if m.bias else ""
+    why = f" ({m.reason})" if m.reason else ""
     clipped = f" · {m.clipped_share:.2%} clipped" if m.mapping != "raw" else ""
-    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{why}{clipped}"
+    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{gain}{why}{clipped}"
 
 
 def one_line(result: ImageResult) -> str:
@@ -172,7 +193,7 @@ def summary_rows(result: ImageResult) -> list[tuple[str, str]]:
         bits = "float32" if m.depth is None else f"{m.depth}-bit"
         alpha = " + alpha" if m.alpha else ""
         rows.append(("output", f"{dims(m.shape)} → {m.output}  {m.format.upper()} {bits}{alpha}"))
-        rows.append(("values", _value_line(m, result.auto_mapping)))
+        rows.append(("values", _value_line(m)))
     rows.append(("time", f"{result.milliseconds:.0f} ms"))
     return rows
 
