@@ -112,14 +112,14 @@ def map_values(
     >>> out, report = map_values(np.array([-10.0, 5.0, 30.0]), "auto", max_value=255.0,
     ...                          kernel_sum=0.0)
     >>> report.mapping, round(report.scale, 4), report.reason
-    ('abs', 8.557, 'auto: kernel sums to 0; p99.5 of |response| → 255')
+    ('abs', 8.557, 'auto: kernel sums to 0; p99.5 of |response| → white')
     """
     resolved, reason = _resolve_mapping(mapping, kernel_sum, scale is None)
     values = _as_float(fmap)
     response_range = low, high = _range(values)
     if reason == "auto: kernel sums to 0":
         scale = robust_scale(values, max_value)
-        reason = f"{reason}; p{AUTO_PERCENTILE:g} of |response| → {max_value:g}"
+        reason = f"{reason}; p{AUTO_PERCENTILE:g} of |response| → white"
     gain = 1.0 if scale is None else float(scale)
     if gain != 1.0 or bias:
         values = values * values.dtype.type(gain) + values.dtype.type(bias)

@@ -18,7 +18,10 @@ Pillow mode             what comes out
 ``I;16`` (any order)    gray, 16-bit (``max_value`` 65535)
 ``I`` (32-bit int)      gray, 16-bit when every value is in 0..65535; otherwise float
                         (``bit_depth`` 32) with ``max_value`` the largest absolute value
-``F`` (32-bit float)    gray, float (``bit_depth`` 32, ``max_value`` 1.0)
+``F`` (32-bit float)    gray, float (``bit_depth`` 32); ``max_value`` 1, 255 or 65535,
+                        the first that holds every value, else the largest ``|value|``
+``.npy`` file           its array: ``(H, W)``, ``(H, W, 3)``, alpha last in
+                        ``(H, W, 2|4)``; uint8 8-bit, uint16 16-bit, others float
 ======================  =============================================================
 
 ``color="gray"`` turns colour into ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``,
@@ -40,6 +43,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convcli.errors import ImageError, reason
+from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 
 ColorMode = Literal["keep", "gray"]
 
@@ -205,14 +209,33 @@ def read_image(
         msg = f"color must be 'keep' or 'gray', got {color!r}"
         raise ValueError(msg)
     name = _source_name(source)
+    if not isinstance(source, bytes | bytearray) and str(source).lower().endswith(".npy"):
+        loaded = _read_npy(source, name, max_pixels)
+    else:
+        loaded = _read_pillow(source, name, max_pixels)
+    if color == "gray" and loaded.pixels.ndim == 3:
+        return _replace_pixels(loaded, luma(loaded.pixels), "gray")
+    return loaded
+
+
+def _read_npy(source: str | os.PathLike[str], name: str, max_pixels: int | None) -> LoadedImage:
+    """A ``.npy`` image: its values as they are (see :mod:`convcli.io.arrays`)."""
+    array = open_npy(source)
+    _check_pixels(name, (int(array.shape[1]), int(array.shape[0])), max_pixels)
+    pixels, alpha, white, depth = npy_pixels(array, name)
+    color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
+    return LoadedImage(pixels, alpha, white, depth, f"npy {array.dtype}", name, "NPY", color)
+
+
+def _read_pillow(
+    source: str | os.PathLike[str] | bytes, name: str, max_pixels: int | None
+) -> LoadedImage:
+    """An image Pillow reads, with its frame count."""
     with _open(source) as im:
         _check_pixels(name, im.size, max_pixels)
         rawmode = _png16_rawmode(im)
         loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
-        loaded = replace(loaded, frames=int(getattr(im, "n_frames", 1)))
-    if color == "gray" and loaded.pixels.ndim == 3:
-        return _replace_pixels(loaded, luma(loaded.pixels), "gray")
-    return loaded
+        return replace(loaded, frames=int(getattr(im, "n_frames", 1)))
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:
@@ -334,7 +357,8 @@ def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float, i
     if target == "I":
         return _int32_arrays(np.asarray(im))
     if target == "F":
-        return np.asarray(im, dtype=np.float32), None, 1.0, 32
+        values = np.asarray(im, dtype=np.float32)
+        return values, None, float_white_level(values), 32
     converted = im if im.mode == target else im.convert(target)
     array = np.asarray(converted).astype(np.float32)
     if target == "LA":

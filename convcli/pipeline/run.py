@@ -155,7 +155,7 @@ def _shape(loaded: LoadedImage) -> tuple[int, ...]:
 def _write_map(
     fmap: FeatureMap, output: str, fmt: str, loaded: LoadedImage, settings: ApplySettings
 ) -> tuple[MapResult, bytes | None]:
-    floats = fmt == "npy" or settings.mapping == "raw"
+    floats = fmt == "npy" or settings.mapping == "raw" or _float_out(fmap, fmt, loaded, settings)
     mapping = "raw" if floats and settings.mapping == "auto" else settings.mapping
     values, report = map_values(
         fmap.values,
@@ -180,6 +180,16 @@ def _write_map(
     notes += gain_hint(report, fmap.kernel_sum)
     keeps_alpha = has_alpha and FORMATS[fmt].alpha
     return map_result(fmap, output, fmt, report, depth, alpha=keeps_alpha, warnings=notes), data
+
+
+def _float_out(fmap: FeatureMap, fmt: str, loaded: LoadedImage, settings: ApplySettings) -> bool:
+    """Float in, float out: a float image under ``auto`` to a format that holds its floats."""
+    if loaded.bit_depth != 32 or settings.mapping != "auto" or settings.depth is not None:
+        return False
+    if settings.scale is not None or settings.bias:
+        return False
+    single = fmap.values.ndim == 2 and fmap.alpha is None
+    return 32 in FORMATS[fmt].depths and (FORMATS[fmt].float_colour or single)
 
 
 def _emit_float(

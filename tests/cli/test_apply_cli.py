@@ -322,7 +322,7 @@ def test_summary_says_what_happened(tmp_path: Path) -> None:
     assert "pads t1 b1 l1 r1 (same, reflect)" in text
     assert "convolution (kernel flipped)" in text
     assert "mapping abs × " in text
-    assert "(auto: kernel sums to 0; p99.5 of |response| → 255)" in text
+    assert "(auto: kernel sums to 0; p99.5 of |response| → white)" in text
 
 
 def test_output_into_a_new_folder_is_created(tmp_path: Path) -> None:
