@@ -41,6 +41,7 @@ from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.io.meta import COMPRESSIONS, DEFAULT_QUALITY, SaveOptions
 from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
@@ -109,6 +110,20 @@ MAPPING_HELP = (
     is_flag=True,
     help="Divide each kernel by its sum (an error for a kernel summing to 0).",
 )
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=None,
+    help=f"JPEG and WebP quality. [default: {DEFAULT_QUALITY}, OpenCV's JPEG default]",
+)
+@click.option("--lossless", is_flag=True, help="Lossless WebP (--quality is then the effort).")
+@click.option(
+    "--compression",
+    type=click.Choice(COMPRESSIONS),
+    default=None,
+    help="TIFF compression. [default: none, as libvips and ImageMagick]",
+)
+@click.option("--strip", is_flag=True, help="Drop the input's ICC profile, EXIF and DPI.")
 @click.option(
     "--depth",
     type=click.Choice(["8", "16"]),
@@ -204,8 +219,11 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
     options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
                           kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
     depth = None if kw["depth"] is None else int(kw["depth"])
+    save = SaveOptions(quality=kw["quality"] or DEFAULT_QUALITY, lossless=kw["lossless"],
+                       compression=kw["compression"] or "none")  # fmt: skip
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
-                         kw["max_pixels"], kw["scale"], kw["bias"])  # fmt: skip
+                         kw["max_pixels"], kw["scale"], kw["bias"], save,
+                         kw["strip"])  # fmt: skip
 
 
 def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:
@@ -250,6 +268,7 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     if kw["mapping"] == "raw" and (bad := _lacking(formats, 32)):
         msg = f"--map raw keeps float values: write .tif or .npy, not {bad}"
         raise click.UsageError(msg)
+    _check_encoding(formats, kw)
     to_stdout = any(out == "-" for job in jobs for out in job.outputs)
     if to_stdout and not kw["dry_run"] and sys.stdout.isatty():
         msg = "refusing to write image data to a terminal; use -o FILE"
@@ -257,6 +276,18 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     if to_stdout and kw["as_json"]:
         msg = "--json and -o - both want stdout; write the image to a file"
         raise click.UsageError(msg)
+
+
+def _check_encoding(formats: set[str], kw: dict[str, Any]) -> None:
+    """--quality, --lossless and --compression only with outputs they act on."""
+    for option, needs in (("quality", {"jpeg", "webp"}), ("lossless", {"webp"}),
+                          ("compression", {"tiff"})):  # fmt: skip
+        if kw[option] and not formats & needs:
+            listed = " or ".join(sorted(needs))
+            msg = (
+                f"--{option} acts on {listed} output; the outputs are {', '.join(sorted(formats))}"
+            )
+            raise click.UsageError(msg)
 
 
 def _lacking(formats: set[str], depth: int) -> str:

@@ -36,7 +36,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal
 
 import numpy as np
@@ -44,6 +44,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convcli.errors import ImageError, reason
 from convcli.io.arrays import float_white_level, npy_pixels, open_npy
+from convcli.io.meta import ImageMeta, read_meta
 
 ColorMode = Literal["keep", "gray"]
 
@@ -78,6 +79,8 @@ class LoadedImage:
         What ``pixels`` holds.
     frames : int
         Frames or pages in the file; ``pixels`` holds the first.
+    meta : ImageMeta
+        ICC profile, EXIF (orientation reset to 1) and DPI, for outputs to keep.
     """
 
     pixels: np.ndarray
@@ -89,6 +92,7 @@ class LoadedImage:
     format: str | None
     color: Literal["gray", "rgb"]
     frames: int = 1
+    meta: ImageMeta = field(default_factory=ImageMeta)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -235,7 +239,9 @@ def _read_pillow(
         _check_pixels(name, im.size, max_pixels)
         rawmode = _png16_rawmode(im)
         loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
-        return replace(loaded, frames=int(getattr(im, "n_frames", 1)))
+        with _decoding(name):
+            meta = read_meta(im, loaded.color)
+        return replace(loaded, frames=int(getattr(im, "n_frames", 1)), meta=meta)
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:

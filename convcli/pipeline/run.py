@@ -10,7 +10,7 @@ import io
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from convcli.io import (
     write_image,
     write_npy,
 )
+from convcli.io.meta import ImageMeta, SaveOptions
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.plan import ConvOptions, FilterPlan
@@ -44,6 +45,8 @@ class ApplySettings:
     max_pixels: int | None = None
     scale: float | None = None
     bias: float = 0.0
+    save: SaveOptions = field(default_factory=SaveOptions)
+    strip: bool = False
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -166,13 +169,14 @@ def _write_map(
         bias=settings.bias,
     )
     depth = None
+    save = replace(settings.save, meta=ImageMeta() if settings.strip else loaded.meta)
     if floats:
-        data = _emit_float(values, fmap.alpha, output, fmt)
+        data = _emit_float(values, fmap.alpha, output, fmt, save)
     else:
         if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
             values = np.nan_to_num(values, nan=0.0)
         depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
-        data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt)
+        data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt, save)
     has_alpha = fmap.alpha is not None
     chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
     notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32,
@@ -193,7 +197,7 @@ def _float_out(fmap: FeatureMap, fmt: str, loaded: LoadedImage, settings: ApplyS
 
 
 def _emit_float(
-    values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str
+    values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str, options: SaveOptions
 ) -> bytes | None:
     array = values.astype(np.float32)
     if fmt == "npy":
@@ -206,10 +210,7 @@ def _emit_float(
     if fmt != "tiff":
         msg = f"{output}: --map raw keeps float values; only .tif and .npy can hold them"
         raise OutputError(msg)
-    if output == "-":
-        return encode_image(array, alpha=alpha, format=fmt)
-    write_image(output, array, alpha=alpha, format=fmt)
-    return None
+    return _emit(array, alpha, output, fmt, options)
 
 
 def _emit_pixels(
@@ -219,10 +220,18 @@ def _emit_pixels(
     max_value: float,
     output: str,
     fmt: str,
+    options: SaveOptions,
 ) -> bytes | None:
     pixels = to_pixels(values, depth, max_value=max_value)
     alpha_px = None if alpha is None else to_pixels(alpha, depth, max_value=max_value)
+    return _emit(pixels, alpha_px, output, fmt, options)
+
+
+def _emit(
+    array: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str, options: SaveOptions
+) -> bytes | None:
+    """Encode for ``-`` (the bytes are returned) or write the file."""
     if output == "-":
-        return encode_image(pixels, alpha=alpha_px, format=fmt)
-    write_image(output, pixels, alpha=alpha_px, format=fmt)
+        return encode_image(array, alpha=alpha, format=fmt, options=options)
+    write_image(output, array, alpha=alpha, format=fmt, options=options)
     return None
