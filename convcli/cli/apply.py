@@ -75,10 +75,11 @@ MAPPING_HELP = (
 @geometry_options
 @click.option(
     "--color",
-    type=click.Choice(["keep", "gray"]),
+    type=click.Choice(["keep", "gray", "luma"]),
     default="keep",
     show_default=True,
-    help="keep: filter every channel; gray: BT.601 luma first.",
+    help="keep: filter every channel; gray: BT.601 luma first; luma: filter the luma, "
+    "keep the chroma (YCbCr).",
 )
 @click.option(
     "--alpha",

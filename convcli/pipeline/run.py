@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from convcli.io import (
 )
 from convcli.io.meta import ImageMeta, SaveOptions
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
+from convcli.pipeline.luma import apply_luma
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.plan import ConvOptions, FilterPlan
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
@@ -119,15 +121,20 @@ def filter_image(
         that cannot be written. Outputs already written stay; none is half-written.
     """
     start = time.perf_counter()
-    loaded = read_image(source, color=settings.color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
-    fmaps = apply_plan(
-        loaded.pixels,
-        settings.plan,
-        settings.options,
+    color = "keep" if settings.color == "luma" else settings.color
+    loaded = read_image(source, color=color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
+    filter_pixels = partial(
+        apply_plan,
+        plan=settings.plan,
+        options=settings.options,
         alpha=loaded.alpha,
         alpha_mode=settings.alpha_mode,
         alpha_max=loaded.max_value,
     )
+    if settings.color == "luma" and loaded.pixels.ndim == 3:
+        fmaps = apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
+    else:
+        fmaps = filter_pixels(loaded.pixels)
     results, data = [], None
     for fmap, output, fmt in zip(fmaps, outputs, formats, strict=True):
         result, encoded = _write_map(fmap, output, fmt, loaded, settings)
