@@ -126,6 +126,13 @@ MAPPING_HELP = (
 )
 @click.option("--strip", is_flag=True, help="Drop the input's ICC profile, EXIF and DPI.")
 @click.option(
+    "--frame",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The frame (from 0) of an animated GIF/WebP or multi-page TIFF to filter; "
+    "required for files of several frames.",
+)
+@click.option(
     "--depth",
     type=click.Choice(["8", "16"]),
     default=None,
@@ -224,7 +231,7 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
                        compression=kw["compression"] or "none")  # fmt: skip
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
                          kw["max_pixels"], kw["scale"], kw["bias"], save,
-                         kw["strip"])  # fmt: skip
+                         kw["strip"], kw["frame"])  # fmt: skip
 
 
 def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:

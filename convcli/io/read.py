@@ -34,7 +34,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal
@@ -45,6 +45,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from convcli.errors import ImageError, reason
 from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 from convcli.io.meta import ImageMeta, read_meta
+from convcli.io.png16 import orient, png16_planes
 
 ColorMode = Literal["keep", "gray"]
 
@@ -78,7 +79,9 @@ class LoadedImage:
     color : {"gray", "rgb"}
         What ``pixels`` holds.
     frames : int
-        Frames or pages in the file; ``pixels`` holds the first.
+        Frames or pages in the file.
+    frame : int
+        The frame ``pixels`` holds, counted from 0.
     meta : ImageMeta
         ICC profile, EXIF (orientation reset to 1) and DPI, for outputs to keep.
     """
@@ -92,6 +95,7 @@ class LoadedImage:
     format: str | None
     color: Literal["gray", "rgb"]
     frames: int = 1
+    frame: int = 0
     meta: ImageMeta = field(default_factory=ImageMeta)
 
     @property
@@ -176,6 +180,7 @@ def read_image(
     *,
     color: ColorMode = "keep",
     max_pixels: int | None = None,
+    frame: int = 0,
 ) -> LoadedImage:
     """Read an image file (or its bytes) into float32 arrays on its native scale.
 
@@ -188,6 +193,8 @@ def read_image(
     max_pixels : int, optional
         Largest width x height accepted (default 89,478,485, Pillow's default);
         a guard against decompression bombs.
+    frame : int
+        The frame (or page) of an animated or multi-page file to read, from 0.
 
     Returns
     -------
@@ -197,7 +204,8 @@ def read_image(
     Raises
     ------
     ImageError
-        Missing, unreadable, corrupt or too large (``--max-pixels``) files.
+        Missing, unreadable, corrupt or too large (``--max-pixels``) files; a frame
+        the file does not have.
 
     Examples
     --------
@@ -216,7 +224,7 @@ def read_image(
     if not isinstance(source, bytes | bytearray) and str(source).lower().endswith(".npy"):
         loaded = _read_npy(source, name, max_pixels)
     else:
-        loaded = _read_pillow(source, name, max_pixels)
+        loaded = _read_pillow(source, name, max_pixels, frame)
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded
@@ -232,16 +240,22 @@ def _read_npy(source: str | os.PathLike[str], name: str, max_pixels: int | None)
 
 
 def _read_pillow(
-    source: str | os.PathLike[str] | bytes, name: str, max_pixels: int | None
+    source: str | os.PathLike[str] | bytes, name: str, max_pixels: int | None, frame: int
 ) -> LoadedImage:
-    """An image Pillow reads, with its frame count."""
+    """One frame of an image Pillow reads, with the frame count and the metadata."""
     with _open(source) as im:
+        frames = int(getattr(im, "n_frames", 1))
+        if not 0 <= frame < frames:
+            msg = f"{name}: has no frame {frame}; its frames are 0..{frames - 1}"
+            raise ImageError(msg)
+        with _decoding(name):
+            im.seek(frame)
         _check_pixels(name, im.size, max_pixels)
-        rawmode = _png16_rawmode(im)
+        rawmode = _png16_rawmode(im) if frame == 0 else None
         loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
         with _decoding(name):
             meta = read_meta(im, loaded.color)
-        return replace(loaded, frames=int(getattr(im, "n_frames", 1)), meta=meta)
+        return replace(loaded, frames=frames, frame=frame, meta=meta)
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:
@@ -270,54 +284,12 @@ def _decode_png16(
     """Read a 16-bit colour/LA PNG at full precision, EXIF orientation applied."""
     name = _source_name(source)
     with _decoding(name):
-        planes, orientation = _png16_planes(source, rawmode)
-    planes = _orient(planes, orientation)
+        planes, orientation = png16_planes(source, rawmode)
+    planes = orient(planes, orientation)
     pixels = planes[..., 0] if rawmode == "LA;16B" else planes[..., :3]
     alpha = None if rawmode == "RGB;16B" else planes[..., -1]
     color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
     return LoadedImage(pixels, alpha, 65535.0, 16, im.mode, name, im.format, color)
-
-
-def _png16_planes(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
-    """All bands as float32 (H, W, bands) 0..65535, and the EXIF orientation.
-
-    Pillow's PNG decoder keeps only the high byte of 16-bit colour samples. Decoding
-    the same data a second time with the little-endian raw mode yields the low bytes
-    (16-bit LA lacks that raw mode; Pillow opens it as RGBA, so plain ``RGBA`` reads
-    the four bytes of a pixel as they are).
-    """
-    if rawmode == "LA;16B":
-        data, orientation = _load_with(source, "RGBA")
-        data = data.astype(np.uint16)
-        planes = np.dstack([data[..., 0] << 8 | data[..., 1], data[..., 2] << 8 | data[..., 3]])
-        return planes.astype(np.float32), orientation
-    high, orientation = _load_with(source, rawmode)
-    low, _ = _load_with(source, rawmode.replace(";16B", ";16L"))
-    return (high.astype(np.uint16) << 8 | low).astype(np.float32), orientation
-
-
-def _load_with(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
-    """Decode a PNG with another raw mode; also return its EXIF orientation."""
-    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    with Image.open(fp) as im:
-        im.tile = [im.tile[0]._replace(args=rawmode)]
-        im.load()
-        return np.asarray(im), int(im.getexif().get(0x0112, 1) or 1)
-
-
-def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as exif_transpose does."""
-    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.swapaxes(0, 1),
-        6: lambda a: np.rot90(a, -1),
-        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
-        8: lambda a: np.rot90(a, 1),
-    }
-    op = ops.get(orientation)
-    return array if op is None else np.ascontiguousarray(op(array))
 
 
 def _target_mode(im: Image.Image) -> str:

@@ -1,8 +1,9 @@
 """What an output lost or what a result suggests: the warning lines of one written map.
 
 Each warning is one line that the summary, ``--json`` (``warnings``) and stderr carry, so
-nothing is dropped silently: alpha a format cannot hold, bit depth cut down, frames not
-read, and a kernel whose gain clips most of the image.
+nothing is dropped silently: alpha a format cannot hold, bit depth cut down, and a
+kernel whose gain clips most of the image. (Frames are never dropped silently: a file of
+several frames needs ``--frame N``, see :mod:`convcli.pipeline.run`.)
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ def output_warnings(
     has_alpha: bool,
     input_depth: int,
     depth: int | None,
-    frames: int,
 ) -> list[str]:
     """The warnings for writing a map of an input to ``fmt`` at ``depth`` (None: float).
 
     Examples
     --------
-    >>> output_warnings(fmt="jpeg", has_alpha=True, input_depth=16, depth=8, frames=1)
+    >>> output_warnings(fmt="jpeg", has_alpha=True, input_depth=16, depth=8)
     ['JPEG holds no alpha: alpha dropped', '16-bit input written as 8-bit (JPEG)']
     """
     name = fmt.upper()
@@ -37,8 +37,6 @@ def output_warnings(
         lines.append(f"float input written as {depth}-bit integers ({name}); .npy keeps floats")
     elif depth is not None and input_depth > depth:
         lines.append(f"{input_depth}-bit input written as {depth}-bit ({name})")
-    if frames > 1:
-        lines.append(f"only the first of {frames} frames was read and written")
     return lines
 
 

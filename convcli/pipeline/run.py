@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from convcli.errors import OutputError
+from convcli.errors import ImageError, OutputError
 from convcli.io import (
     FORMATS,
     LoadedImage,
@@ -49,6 +49,7 @@ class ApplySettings:
     bias: float = 0.0
     save: SaveOptions = field(default_factory=SaveOptions)
     strip: bool = False
+    frame: int | None = None
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -122,7 +123,14 @@ def filter_image(
     """
     start = time.perf_counter()
     color = "keep" if settings.color == "luma" else settings.color
-    loaded = read_image(source, color=color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
+    loaded = read_image(source, color=color, max_pixels=settings.max_pixels,  # type: ignore[arg-type]
+                        frame=settings.frame or 0)  # fmt: skip
+    if loaded.frames > 1 and settings.frame is None:
+        msg = (
+            f"{loaded.source}: has {loaded.frames} frames and each output holds one; "
+            f"pass --frame N (0..{loaded.frames - 1}) to filter one of them"
+        )
+        raise ImageError(msg)
     filter_pixels = partial(
         apply_plan,
         plan=settings.plan,
@@ -154,6 +162,8 @@ def filter_image(
         data,
         settings.plan.label,
         settings.options.padding_mode,
+        loaded.frames,
+        loaded.frame,
     )
 
 
@@ -186,8 +196,7 @@ def _write_map(
         data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt, save)
     has_alpha = fmap.alpha is not None
     chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
-    notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32,
-                            depth=depth, frames=loaded.frames)  # fmt: skip
+    notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32, depth=depth)
     notes += gain_hint(report, fmap.kernel_sum)
     keeps_alpha = has_alpha and FORMATS[fmt].alpha
     return map_result(fmap, output, fmt, report, depth, alpha=keeps_alpha, warnings=notes), data

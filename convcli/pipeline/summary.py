@@ -51,6 +51,8 @@ class ImageResult:
     data: bytes | None = None
     kernel: str = ""
     padding_mode: str = ""
+    frames: int = 1
+    frame: int = 0
 
     def record(self) -> dict[str, Any]:
         """The ``--json`` object: top-level values describe the first map and kernel."""
@@ -62,6 +64,8 @@ class ImageResult:
             "output": first.output,
             "outputs": [m.output for m in self.maps],
             "input_shape": list(self.input_shape),
+            "frames": self.frames,
+            "frame": self.frame,
             "kernel": first.name,
             "kernel_shape": list(kernel.shape),
             "output_shape": list(first.shape),
@@ -181,7 +185,9 @@ def one_line(result: ImageResult) -> str:
 def summary_rows(result: ImageResult) -> list[tuple[str, str]]:
     """The (label, text) rows of one image's summary: input, kernel, geometry, output, values."""
     depth = "float" if result.bit_depth == 32 else f"{result.bit_depth}-bit"
-    rows = [("input", f"{result.input}  {dims(result.input_shape)}  {result.mode} {depth}")]
+    frames = f" · frame {result.frame} of {result.frames}" if result.frames > 1 else ""
+    shape = dims(result.input_shape)
+    rows = [("input", f"{result.input}  {shape}  {result.mode} {depth}{frames}")]
     steps = result.applied if " → " in result.kernel else result.applied[:1]
     for a in steps:
         name = a.name if len(steps) > 1 else result.kernel
