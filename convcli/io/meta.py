@@ -79,6 +79,8 @@ class SaveOptions:
 def read_meta(im: Image.Image, color: str) -> ImageMeta:
     """The ICC profile, EXIF (orientation reset to 1) and DPI of an open image."""
     exif = im.getexif()
+    if im.format == "TIFF":  # a TIFF's "EXIF" is its whole first IFD, strip offsets and all
+        exif = _descriptive(exif)
     block = None
     if len(exif):
         exif[_ORIENTATION] = 1
@@ -86,6 +88,24 @@ def read_meta(im: Image.Image, color: str) -> ImageMeta:
     dpi = im.info.get("dpi")
     pair = (float(dpi[0]), float(dpi[1])) if dpi and len(dpi) == 2 else None
     return ImageMeta(im.info.get("icc_profile") or None, block, pair, color)
+
+
+def _descriptive(tags: Image.Exif) -> Image.Exif:
+    """The descriptive tags of a TIFF's first IFD and its EXIF and GPS sub-IFDs."""
+    kept = Image.Exif()
+    for tag in _DESCRIPTIVE:
+        if tag in tags:
+            kept[tag] = tags[tag]
+    for pointer in (_EXIF_IFD, _GPS_IFD):
+        if sub := tags.get_ifd(pointer):
+            kept[pointer] = dict(sub)
+    return kept
+
+
+_DESCRIPTIVE = (270, 271, 272, _ORIENTATION, 305, 306, 315, 316, 33432)
+"""ImageDescription, Make, Model, Orientation, Software, DateTime, Artist, HostComputer,
+Copyright."""
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 
 
 def save_arguments(pillow: str, options: SaveOptions, color: str) -> dict[str, object]:

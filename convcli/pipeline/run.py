@@ -12,19 +12,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import BinaryIO
 
 import numpy as np
 
 from convcli.errors import ImageError, OutputError
+from convcli.geometry import dims
 from convcli.io import (
     FORMATS,
     LoadedImage,
+    atomic_write,
     encode_image,
     holds_16bit,
     read_image,
-    write_image,
     write_npy,
 )
+from convcli.io.frames import Animation, encode_animation, read_animation
 from convcli.io.meta import ImageMeta, SaveOptions
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.luma import apply_luma
@@ -125,27 +128,15 @@ def filter_image(
     color = "keep" if settings.color == "luma" else settings.color
     loaded = read_image(source, color=color, max_pixels=settings.max_pixels,  # type: ignore[arg-type]
                         frame=settings.frame or 0)  # fmt: skip
+    animation = None
     if loaded.frames > 1 and settings.frame is None:
-        msg = (
-            f"{loaded.source}: has {loaded.frames} frames and each output holds one; "
-            f"pass --frame N (0..{loaded.frames - 1}) to filter one of them"
-        )
-        raise ImageError(msg)
-    filter_pixels = partial(
-        apply_plan,
-        plan=settings.plan,
-        options=settings.options,
-        alpha=loaded.alpha,
-        alpha_mode=settings.alpha_mode,
-        alpha_max=loaded.max_value,
-    )
-    if settings.color == "luma" and loaded.pixels.ndim == 3:
-        fmaps = apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
-    else:
-        fmaps = filter_pixels(loaded.pixels)
+        animation = _animation(source, loaded, formats, settings)
+    runs = [_feature_maps(f, settings) for f in (animation.frames if animation else [loaded])]
+    fmaps = runs[0]
     results, data = [], None
-    for fmap, output, fmt in zip(fmaps, outputs, formats, strict=True):
-        result, encoded = _write_map(fmap, output, fmt, loaded, settings)
+    for index, (output, fmt) in enumerate(zip(outputs, formats, strict=True)):
+        maps = [run[index] for run in runs]
+        result, encoded = _write_map(maps, output, fmt, loaded, settings, animation)
         results.append(result)
         data = encoded if encoded is not None else data
     elapsed = (time.perf_counter() - start) * 1000
@@ -163,8 +154,52 @@ def filter_image(
         settings.plan.label,
         settings.options.padding_mode,
         loaded.frames,
-        loaded.frame,
+        None if animation else loaded.frame,
     )
+
+
+def _animation(
+    source: str | bytes, loaded: LoadedImage, formats: Sequence[str], settings: ApplySettings
+) -> Animation:
+    """Every frame of a file of several frames, or a refusal naming --frame."""
+    single = sorted({f.upper() for f in formats if not FORMATS[f].frames})
+    if single:
+        msg = (
+            f"{loaded.source}: has {loaded.frames} frames and {', '.join(single)} holds one; "
+            f"pass --frame N (0..{loaded.frames - 1}) to filter one, or write .gif, .webp or .tif"
+        )
+        raise ImageError(msg)
+    if settings.mapping == "raw":
+        msg = f"{loaded.source}: --map raw writes the float values of one frame; pass --frame N"
+        raise OutputError(msg)
+    color = "keep" if settings.color == "luma" else settings.color
+    return read_animation(source, color=color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
+
+
+def _feature_maps(loaded: LoadedImage, settings: ApplySettings) -> list[FeatureMap]:
+    """The feature maps of one image (or frame): every channel, or the luma only."""
+    filter_pixels = partial(
+        apply_plan,
+        plan=settings.plan,
+        options=settings.options,
+        alpha=loaded.alpha,
+        alpha_mode=settings.alpha_mode,
+        alpha_max=loaded.max_value,
+    )
+    if settings.color == "luma" and loaded.pixels.ndim == 3:
+        return apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
+    return filter_pixels(loaded.pixels)
+
+
+def _stacked(maps: Sequence[FeatureMap], name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The values (and alpha) of every frame's map, frames first."""
+    shapes = sorted({dims(m.values.shape) for m in maps})
+    if len(shapes) > 1:
+        msg = f"{name}: its frames differ in size ({', '.join(shapes)}); pass --frame N"
+        raise ImageError(msg)
+    alphas = [m.alpha for m in maps]
+    alpha = None if any(a is None for a in alphas) else np.stack(alphas)  # type: ignore[arg-type]
+    return np.stack([m.values for m in maps]), alpha
 
 
 def _shape(loaded: LoadedImage) -> tuple[int, ...]:
@@ -173,12 +208,24 @@ def _shape(loaded: LoadedImage) -> tuple[int, ...]:
 
 
 def _write_map(
-    fmap: FeatureMap, output: str, fmt: str, loaded: LoadedImage, settings: ApplySettings
+    maps: Sequence[FeatureMap],
+    output: str,
+    fmt: str,
+    loaded: LoadedImage,
+    settings: ApplySettings,
+    animation: Animation | None,
 ) -> tuple[MapResult, bytes | None]:
-    floats = fmt == "npy" or settings.mapping == "raw" or _float_out(fmap, fmt, loaded, settings)
+    """Map and write one feature map (of every frame, one scale for all of them)."""
+    fmap = maps[0]
+    values, alpha = (
+        (fmap.values, fmap.alpha) if animation is None else _stacked(maps, loaded.source)
+    )
+    floats = animation is None and (
+        fmt == "npy" or settings.mapping == "raw" or _float_out(fmap, fmt, loaded, settings)
+    )
     mapping = "raw" if floats and settings.mapping == "auto" else settings.mapping
     values, report = map_values(
-        fmap.values,
+        values,
         mapping,
         max_value=loaded.max_value,
         kernel_sum=fmap.kernel_sum,
@@ -188,12 +235,14 @@ def _write_map(
     depth = None
     save = replace(settings.save, meta=ImageMeta() if settings.strip else loaded.meta)
     if floats:
-        data = _emit_float(values, fmap.alpha, output, fmt, save)
+        data = _emit_float(values, alpha, output, fmt, save)
     else:
         if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
             values = np.nan_to_num(values, nan=0.0)
         depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
-        data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt, save)
+        pixels = to_pixels(values, depth, max_value=loaded.max_value)
+        alpha_px = None if alpha is None else to_pixels(alpha, depth, max_value=loaded.max_value)
+        data = _emit(pixels, alpha_px, output, fmt, save, animation)
     has_alpha = fmap.alpha is not None
     chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
     notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32, depth=depth)
@@ -229,25 +278,25 @@ def _emit_float(
     return _emit(array, alpha, output, fmt, options)
 
 
-def _emit_pixels(
-    values: np.ndarray,
+def _emit(
+    array: np.ndarray,
     alpha: np.ndarray | None,
-    depth: int,
-    max_value: float,
     output: str,
     fmt: str,
     options: SaveOptions,
+    animation: Animation | None = None,
 ) -> bytes | None:
-    pixels = to_pixels(values, depth, max_value=max_value)
-    alpha_px = None if alpha is None else to_pixels(alpha, depth, max_value=max_value)
-    return _emit(pixels, alpha_px, output, fmt, options)
-
-
-def _emit(
-    array: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str, options: SaveOptions
-) -> bytes | None:
-    """Encode for ``-`` (the bytes are returned) or write the file."""
+    """Encode for ``-`` (the bytes are returned) or write the file (frames first if animated)."""
+    if animation is None:
+        data = encode_image(array, alpha=alpha, format=fmt, options=options)
+    else:
+        alphas = None if alpha is None or not FORMATS[fmt].alpha else list(alpha)
+        data = encode_animation(list(array), alphas, FORMATS[fmt], animation, options)
     if output == "-":
-        return encode_image(array, alpha=alpha, format=fmt, options=options)
-    write_image(output, array, alpha=alpha, format=fmt, options=options)
+        return data
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    atomic_write(output, write)
     return None

@@ -52,7 +52,8 @@ class ImageResult:
     kernel: str = ""
     padding_mode: str = ""
     frames: int = 1
-    frame: int = 0
+    frame: int | None = 0
+    """The frame filtered, None when every frame was."""
 
     def record(self) -> dict[str, Any]:
         """The ``--json`` object: top-level values describe the first map and kernel."""
@@ -185,7 +186,10 @@ def one_line(result: ImageResult) -> str:
 def summary_rows(result: ImageResult) -> list[tuple[str, str]]:
     """The (label, text) rows of one image's summary: input, kernel, geometry, output, values."""
     depth = "float" if result.bit_depth == 32 else f"{result.bit_depth}-bit"
-    frames = f" · frame {result.frame} of {result.frames}" if result.frames > 1 else ""
+    frames = ""
+    if result.frames > 1:
+        which = "every frame" if result.frame is None else f"frame {result.frame}"
+        frames = f" · {which} of {result.frames}"
     shape = dims(result.input_shape)
     rows = [("input", f"{result.input}  {shape}  {result.mode} {depth}{frames}")]
     steps = result.applied if " → " in result.kernel else result.applied[:1]

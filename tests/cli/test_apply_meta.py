@@ -171,3 +171,20 @@ def test_quality_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     result = run(str(tmp_path / "in.png"), "-k", "blur", "--quality", "0", "-o", "x.jpg")
     assert result.exit_code == 2
     assert "Invalid value for '--quality': 0 is not in the range 1<=x<=100." in result.stderr
+
+
+def test_tiff_keeps_its_descriptive_tags_not_its_layout(tmp_path: Path) -> None:
+    source = tmp_path / "in.tif"
+    exif = _exif()
+    exif[0x8769] = {0x9003: "2020:01:02 03:04:05"}  # DateTimeOriginal in the EXIF IFD
+    pixels = RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(source, exif=exif.tobytes(), dpi=(300, 150))
+    for out in (tmp_path / "o.tif", tmp_path / "o.jpg"):
+        assert run(str(source), "-k", "identity", "-o", str(out)).exit_code == 0
+        with Image.open(out) as written:
+            tags = written.getexif()
+            assert (tags.get(0x010F), tags.get(0x0131)) == ("Canon", "convcli test")
+            assert tags.get_ifd(0x8769).get(0x9003) == "2020:01:02 03:04:05"
+            assert written.size == (8, 6)
+            if out.suffix == ".tif":
+                np.testing.assert_array_equal(np.asarray(written), pixels)
