@@ -37,20 +37,14 @@ from convcli.batch import (
     run_jobs,
     worker_threads,
 )
-from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
+from convcli.choices import COMBINE_MODES
+from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
-from convcli.io.meta import COMPRESSIONS, DEFAULT_QUALITY, SaveOptions
 from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
-
-MAPPING_HELP = (
-    "Feature map -> pixels: auto (clip; for kernels summing to 0, abs scaled so the 99.5th "
-    "percentile is white), clip, abs, normalize (min-max to full range), offset (mid-grey "
-    "is zero), raw (.tif/.npy only)."
-)
 
 
 @click.command("apply")
@@ -87,51 +81,11 @@ MAPPING_HELP = (
     type=click.Choice(["keep", "filter", "drop"]),
     default="keep",
     show_default=True,
-    help="Alpha kept (on the output grid), filtered like a channel, or dropped.",
+    help="Colour is filtered alpha-weighted (premultiplied); alpha is kept (on the output "
+    "grid), filtered like a channel, or dropped (with the weighting).",
 )
-@click.option(
-    "--map",
-    "mapping",
-    type=click.Choice(VALUE_MAPPINGS),
-    default="auto",
-    show_default=True,
-    help=MAPPING_HELP,
-)
-@click.option(
-    "--scale",
-    type=float,
-    default=None,
-    help="Multiply the response by S before mapping (replaces auto's gain). [default: 1]",
-)
-@click.option(
-    "--bias", type=float, default=0.0, help="Add B to the response (after --scale). [default: 0]"
-)
-@click.option(
-    "--normalize",
-    is_flag=True,
-    help="Divide each kernel by its sum (an error for a kernel summing to 0).",
-)
-@click.option(
-    "--quality",
-    type=click.IntRange(1, 100),
-    default=None,
-    help=f"JPEG and WebP quality. [default: {DEFAULT_QUALITY}, OpenCV's JPEG default]",
-)
-@click.option("--lossless", is_flag=True, help="Lossless WebP (--quality is then the effort).")
-@click.option(
-    "--compression",
-    type=click.Choice(COMPRESSIONS),
-    default=None,
-    help="TIFF compression. [default: none, as libvips and ImageMagick]",
-)
-@click.option("--strip", is_flag=True, help="Drop the input's ICC profile, EXIF and DPI.")
-@click.option(
-    "--frame",
-    type=click.IntRange(min=0),
-    default=None,
-    help="The frame (from 0) of an animated GIF/WebP or multi-page TIFF to filter; "
-    "required for files of several frames.",
-)
+@value_options
+@file_options
 @click.option(
     "--depth",
     type=click.Choice(["8", "16"]),
@@ -227,10 +181,8 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
     options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
                           kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
     depth = None if kw["depth"] is None else int(kw["depth"])
-    save = SaveOptions(quality=kw["quality"] or DEFAULT_QUALITY, lossless=kw["lossless"],
-                       compression=kw["compression"] or "none")  # fmt: skip
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
-                         kw["max_pixels"], kw["scale"], kw["bias"], save,
+                         kw["max_pixels"], kw["scale"], kw["bias"], save_options(kw),
                          kw["strip"], kw["frame"])  # fmt: skip
 
 
@@ -276,7 +228,7 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     if kw["mapping"] == "raw" and (bad := _lacking(formats, 32)):
         msg = f"--map raw keeps float values: write .tif or .npy, not {bad}"
         raise click.UsageError(msg)
-    _check_encoding(formats, kw)
+    check_encoding(formats, kw)
     to_stdout = any(out == "-" for job in jobs for out in job.outputs)
     if to_stdout and not kw["dry_run"] and sys.stdout.isatty():
         msg = "refusing to write image data to a terminal; use -o FILE"
@@ -284,18 +236,6 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     if to_stdout and kw["as_json"]:
         msg = "--json and -o - both want stdout; write the image to a file"
         raise click.UsageError(msg)
-
-
-def _check_encoding(formats: set[str], kw: dict[str, Any]) -> None:
-    """--quality, --lossless and --compression only with outputs they act on."""
-    for option, needs in (("quality", {"jpeg", "webp"}), ("lossless", {"webp"}),
-                          ("compression", {"tiff"})):  # fmt: skip
-        if kw[option] and not formats & needs:
-            listed = " or ".join(sorted(needs))
-            msg = (
-                f"--{option} acts on {listed} output; the outputs are {', '.join(sorted(formats))}"
-            )
-            raise click.UsageError(msg)
 
 
 def _lacking(formats: set[str], depth: int) -> str:
