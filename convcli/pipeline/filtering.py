@@ -224,9 +224,7 @@ def _premultiplied(
     alpha_max: float,
 ) -> list[FeatureMap]:
     """Filter colour x coverage and the coverage itself; divide back where the sum is not 0."""
-    coverage = (alpha / np.float32(alpha_max)).astype(np.float32)
-    weighted = pixels * (coverage if pixels.ndim == 2 else coverage[..., None])
-    runs = _evaluate(np.dstack([weighted, coverage]), plan, options)
+    runs = _evaluate(_weighted(pixels, alpha, alpha_max), plan, options)
     straight: list[np.ndarray] = []
     maps = []
     for index, (name, (values, applied, ksum)) in enumerate(
@@ -244,6 +242,17 @@ def _premultiplied(
     return maps
 
 
+def _weighted(pixels: np.ndarray, alpha: np.ndarray, alpha_max: float) -> np.ndarray:
+    """``(H, W, C + 1)`` float32: colour x coverage, then the coverage (alpha / alpha_max)."""
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    out = np.empty((*alpha.shape, channels + 1), np.float32)
+    np.multiply(alpha, np.float32(1 / alpha_max), out=out[..., -1])
+    coverage = out[..., -1]
+    colour = out[..., :channels] if pixels.ndim == 3 else out[..., 0]
+    np.multiply(pixels, coverage if pixels.ndim == 2 else coverage[..., None], out=colour)
+    return out
+
+
 def _unpremultiply(
     colour: np.ndarray, coverage: np.ndarray, kernel_sum: float
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -254,11 +263,12 @@ def _unpremultiply(
     """
     if kernel_sum == 0.0:
         return colour, None
-    seen = coverage / coverage.dtype.type(kernel_sum)
+    seen = coverage * coverage.dtype.type(1 / kernel_sum)
     visible = seen > _MIN_COVERAGE
-    factor = np.where(visible, 1 / np.where(visible, seen, 1), 0).astype(colour.dtype)
-    divided = colour * (factor if colour.ndim == 2 else factor[..., None])
-    return divided, None if visible.all() else ~visible
+    factor = np.zeros(seen.shape, colour.dtype)
+    np.divide(1, seen, out=factor, where=visible)
+    colour *= factor if colour.ndim == 2 else factor[..., None]
+    return colour, None if visible.all() else ~visible
 
 
 _MIN_COVERAGE = 1e-6
