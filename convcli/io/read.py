@@ -222,6 +222,9 @@ def read_image(
         raise ValueError(msg)
     name = _source_name(source)
     if not isinstance(source, bytes | bytearray) and str(source).lower().endswith(".npy"):
+        if frame:
+            msg = f"{name}: has no frame {frame}; a .npy image has one frame, 0"
+            raise ImageError(msg)
         loaded = _read_npy(source, name, max_pixels)
     else:
         loaded = _read_pillow(source, name, max_pixels, frame)

@@ -80,3 +80,14 @@ def test_npy_that_is_not_an_image(tmp_path: Path) -> None:
     result = run(str(tmp_path / "t.npy"), "-k", "box:3", "-o", str(tmp_path / "o.png"))
     assert result.exit_code == 1
     assert "cannot read as .npy: it has no NumPy header" in result.stderr
+
+
+def test_npy_has_one_frame(tmp_path: Path) -> None:
+    np.save(tmp_path / "g.npy", np.zeros((3, 3), np.float32))
+    result = run(
+        str(tmp_path / "g.npy"), "-k", "box:3", "--frame", "1", "-o", str(tmp_path / "o.npy")
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"convcli: error: {tmp_path / 'g.npy'}: has no frame 1; a .npy image has one frame, 0\n"
+    )
