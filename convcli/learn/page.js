@@ -121,11 +121,22 @@
   }
 
   function edge(ctx, cell) {
+    // Lines only where the input really ends: between padding and input cells.
     const inside = (pad) => [pad.indexOf(0), pad.lastIndexOf(0) + 1];
     const [r0, r1] = inside(R.rows.pad), [c0, c1] = inside(R.cols.pad);
+    const lines = [];
+    if (r0 > 0) lines.push([c0, r0, c1, r0]);
+    if (r1 < R.h) lines.push([c0, r1, c1, r1]);
+    if (c0 > 0) lines.push([c0, r0, c0, r1]);
+    if (c1 < R.w) lines.push([c1, r0, c1, r1]);
     ctx.strokeStyle = "#141414";
     ctx.lineWidth = 2;
-    ctx.strokeRect(c0 * cell, r0 * cell, (c1 - c0) * cell, (r1 - r0) * cell);
+    ctx.beginPath();
+    for (const [x0, y0, x1, y1] of lines) {
+      ctx.moveTo(x0 * cell, y0 * cell);
+      ctx.lineTo(x1 * cell, y1 * cell);
+    }
+    ctx.stroke();
   }
 
   function outline(ctx, cell, pos, colour, width) {
@@ -195,9 +206,10 @@
 
   function draw() { drawInput(); drawOutput(); }
 
-  function select(pos) {
+  function select(pos, stepped) {
     if (pos < 0 || pos >= nPos) return;
-    if (pos !== state.pos) state.prev = state.pos;
+    // The previous window is outlined only for a step (keys, play): the stride's jump.
+    state.prev = stepped && pos !== state.pos ? state.pos : -1;
     state.pos = pos;
     showArithmetic(pos);
     draw();
@@ -216,7 +228,7 @@
     $("play").textContent = "❚❚ pause";
     state.timer = setInterval(() => {
       if (state.pos >= nPos - 1) { stop(); return; }
-      select(state.pos + 1);
+      select(state.pos + 1, true);
     }, 450);
   }
 
@@ -228,7 +240,7 @@
 
   function pointOutput(event) {
     const [r, c] = cellAt($("output"), event);
-    if (r < 0 || r >= nRows || c < 0 || c >= nCols) return;
+    if (r < 0 || r >= nRows || c < 0 || c >= nCols || r * nCols + c === state.pos) return;
     stop();
     select(r * nCols + c);
   }
@@ -253,7 +265,7 @@
     if (!(event.key in steps) || event.altKey || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
     stop();
-    select(Math.min(nPos - 1, Math.max(0, state.pos + steps[event.key])));
+    select(Math.min(nPos - 1, Math.max(0, state.pos + steps[event.key])), true);
   }
 
   function start() {
@@ -269,8 +281,8 @@
     $("output").addEventListener("click", pointOutput);
     $("input").addEventListener("mousemove", pointInput);
     $("input").addEventListener("click", pointInput);
-    $("prev").addEventListener("click", () => { stop(); select(state.pos - 1); });
-    $("next").addEventListener("click", () => { stop(); select(state.pos + 1); });
+    $("prev").addEventListener("click", () => { stop(); select(state.pos - 1, true); });
+    $("next").addEventListener("click", () => { stop(); select(state.pos + 1, true); });
     $("play").addEventListener("click", play);
     document.addEventListener("keydown", key);
     window.addEventListener("resize", draw);
