@@ -98,7 +98,7 @@
   function label(ctx, cell, x, y, text) {
     let size = Math.floor(cell * 0.42);
     ctx.font = size + "px ui-monospace, monospace";
-    while (size > 7 && ctx.measureText(text).width > cell - 3) {
+    while (size > 9 && ctx.measureText(text).width > cell - 3) {
       size -= 1;
       ctx.font = size + "px ui-monospace, monospace";
     }

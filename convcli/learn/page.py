@@ -239,7 +239,9 @@ def _output(setup: Setup, view: PageView, engine: list[int]) -> dict[str, Any]:
     }
 
 
-def page_data(setup: Setup, view: PageView, *, title: str, lines: list[str]) -> dict[str, Any]:
+def page_data(
+    setup: Setup, view: PageView, *, title: str, lines: list[str], at: Pair | None = None
+) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data: number strings and their indices.
 
     Parameters
@@ -252,6 +254,8 @@ def page_data(setup: Setup, view: PageView, *, title: str, lines: list[str]) -> 
         The page's title.
     lines : list of str
         The heading lines (``explain``'s heading: input, operation, pads, shape formula).
+    at : (int, int), optional
+        The output position selected first (one of the view's); by default its first.
 
     Returns
     -------
@@ -284,6 +288,7 @@ def page_data(setup: Setup, view: PageView, *, title: str, lines: list[str]) -> 
         "output": _output(setup, view, engine),
         "taps": _taps(setup, view),
         "products": [i for e in explained for i in strings.many(e.products)],
+        "start": _start_index(view, at),
         "totals": totals,
         "engine": engine,
         "mode": setup.padding_mode,
@@ -293,6 +298,13 @@ def page_data(setup: Setup, view: PageView, *, title: str, lines: list[str]) -> 
         "maxPadNotes": MAX_PAD_NOTES,
         "strings": strings.items,
     }
+
+
+def _start_index(view: PageView, at: Pair | None) -> int:
+    """The index, row by row among the positions shown, of ``at`` (else 0)."""
+    if at is None:
+        return 0
+    return (at[0] - view.rows.start) * len(view.cols) + at[1] - view.cols.start
 
 
 def describe_view(setup: Setup, view: PageView) -> str:
@@ -369,9 +381,7 @@ def write_page(
     if at is not None:
         check_position(setup.geometry, at)
     view = choose_view(setup, at)
-    data = page_data(setup, view, title=title, lines=lines or [])
-    first = at if at is not None else (view.rows.start, view.cols.start)
-    data["start"] = (first[0] - view.rows.start) * len(view.cols) + first[1] - view.cols.start
+    data = page_data(setup, view, title=title, lines=lines or [], at=at)
     content = render_page(data).encode("utf-8")
 
     def save(handle: BinaryIO) -> None:

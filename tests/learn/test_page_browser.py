@@ -235,19 +235,27 @@ def open_page(browser: Browser) -> Iterator[Any]:
 
 
 GRID_ARGS = ["-k", "sobel_x", "-m", "circular", "--flip", "-d", "2", "--stride", "1,2"]
+LARGE_ARGS = ["-k", "gaussian:sigma=1", "-m", "zeros", "--cval", "3", "-p", "full"]
 
 
-def test_hovering_a_cell_shows_explain_at(grid: Path, tmp_path: Path, open_page: Any) -> None:
+@pytest.mark.parametrize(
+    ("args", "cells"),
+    [(GRID_ARGS, [(0, 0), (3, 2), (6, 3)]), (LARGE_ARGS, [(0, 0), (6, 9), (12, 12)])],
+    ids=["sobel-circular-flip-dilated-strided", "gaussian-49-taps-zeros-cval"],
+)
+def test_hovering_a_cell_shows_explain_at(
+    args: list[str], cells: list[tuple[int, int]], grid: Path, tmp_path: Path, open_page: Any
+) -> None:
     html = tmp_path / "grid.html"
-    explain(str(grid), *GRID_ARGS, "--html", str(html))
+    explain(str(grid), *args, "--html", str(html))
     page = open_page(html)
-    for row, col in [(0, 0), (3, 2), (6, 3)]:
+    for row, col in cells:
         page.hover("output", row, col)
         assert page.text("pos") == f"output[{row}, {col}]"
-        expected = shown_lines(explain(str(grid), *GRID_ARGS, "--at", f"{row},{col}"))
+        expected = shown_lines(explain(str(grid), *args, "--at", f"{row},{col}"))
         shown = {key: page.text(key) for key in ("sum", "engine", "padnotes")}
         assert shown == {"padnotes": "", **expected}
-    page.screenshot("explain_page_grid.png")
+    page.screenshot(f"explain_page_grid_{len(args)}.png")
 
 
 def test_a_photo_crop_matches_explain_at_on_the_whole_image(
