@@ -294,7 +294,7 @@
 
   let loading = 2;
   for (const [name, img] of Object.entries(images)) {
-    img.onload = () => { if (--loading === 0) start(); };
+    img.onload = img.onerror = () => { if (--loading === 0) start(); };
     img.src = (name === "input" ? R : O).png;
   }
 })();

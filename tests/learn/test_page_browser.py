@@ -139,6 +139,7 @@ class Page:
         metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}
         self.call("Emulation.setDeviceMetricsOverride", **metrics)
         self.call("Page.enable")
+        self.call("Runtime.enable")
         self.call("Page.navigate", url=path.as_uri())
         browser.wait_event("Page.loadEventFired", self.session)
         self.js(
@@ -194,6 +195,18 @@ class Page:
         path.write_bytes(base64.b64decode(data["data"]))
         return path
 
+    def errors(self) -> list[str]:
+        """The script errors and console errors the page has raised so far."""
+        self.js("0")  # a round trip, so events sent before it have been read
+        kinds = {"Runtime.exceptionThrown", "Runtime.consoleAPICalled"}
+        return [
+            json.dumps(event["params"])[:300]
+            for event in self.browser.events
+            if event.get("sessionId") == self.session
+            and event.get("method") in kinds
+            and event["params"].get("type", "error") == "error"
+        ]
+
     def close(self) -> None:
         self.browser.call("Target.closeTarget", targetId=self.target)
 
@@ -231,7 +244,9 @@ def open_page(browser: Browser) -> Iterator[Any]:
 
     yield opener
     for page in pages:
+        errors = page.errors()
         page.close()
+        assert errors == []
 
 
 GRID_ARGS = ["-k", "sobel_x", "-m", "circular", "--flip", "-d", "2", "--stride", "1,2"]
@@ -329,3 +344,21 @@ def test_the_page_fits_a_phone(photo: Path, tmp_path: Path, open_page: Any) -> N
     page.hover("output", 5, 5)
     assert page.text("pos") == "output[5, 5]"
     page.screenshot("explain_page_phone.png")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-k", "box:3", "-m", "zeros", "-p", "1"],  # a 1×1 input: the window is mostly padding
+        ["-k", "5", "-p", "valid"],  # a 1×1 kernel, one position
+    ],
+)
+def test_tiny_problems_work(args: list[str], tmp_path: Path, open_page: Any) -> None:
+    one = tmp_path / "one.txt"
+    one.write_text("7\n")
+    html = tmp_path / "one.html"
+    explain(str(one), *args, "--html", str(html))
+    page = open_page(html)
+    page.key("ArrowRight")  # nowhere to go: stays
+    assert page.text("pos") == "output[0, 0]"
+    assert page.text("sum") == shown_lines(explain(str(one), *args, "--at", "0,0"))["sum"]
