@@ -214,9 +214,32 @@ def _region(setup: Setup, view: PageView, strings: _Strings) -> dict[str, Any]:
         "rows": rows,
         "cols": cols,
         "png": _png(picture),
-        "legend": f"grey levels from {fmt(low)} (black) to {fmt(high)} (white); tinted cells "
-        f"are padding ({mode_words(setup)}); the line is the edge of the input",
+        "legend": _input_legend(setup, low, high),
     }
+
+
+def _input_legend(setup: Setup, low: float, high: float) -> str:
+    copies = "" if setup.padding_mode == "zeros" else "; point at one to see what it copies"
+    return (
+        f"grey levels from {fmt(low)} (black) to {fmt(high)} (white); the line is the edge of "
+        f"the input; tinted cells are padding ({mode_words(setup)}, like "
+        f"{mode_picture(setup)}){copies}"
+    )
+
+
+def mode_picture(setup: Setup) -> str:
+    """The padding mode drawn on ``a b c d`` padded by 3, from the engine's index map.
+
+    Examples
+    --------
+    >>> from convcli.learn.window import prepare
+    >>> mode_picture(prepare(np.ones((2, 2)), np.ones((1, 1)), padding_mode="reflect"))
+    'd c b | a b c d'
+    """
+    cells = [
+        "abcd"[i] if i >= 0 else fmt(setup.cval) for i in pad_indices(4, 3, 0, setup.padding_mode)
+    ]
+    return " ".join(cells[:3]) + " | " + " ".join(cells[3:])
 
 
 def _taps(setup: Setup, view: PageView) -> dict[str, list[list[int]]]:

@@ -14,6 +14,7 @@ from convcli.learn.page import (
     MAX_KERNEL_TAPS,
     MAX_REGION,
     choose_view,
+    mode_picture,
     page_data,
     render_page,
     write_page,
@@ -158,3 +159,20 @@ def test_at_outside_the_output_is_refused_before_writing(tmp_path: Path) -> None
     with pytest.raises(GeometryError, match="position 3,0 is outside the output 3×3"):
         write_page(tmp_path / "p.html", setup, at=(3, 0))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "picture"),
+    [  # the pictures of the README's padding-mode table
+        ("zeros", "0 0 0 | a b c d"),
+        ("reflect", "d c b | a b c d"),
+        ("symmetric", "c b a | a b c d"),
+        ("replicate", "a a a | a b c d"),
+        ("circular", "b c d | a b c d"),
+    ],
+)
+def test_the_legend_draws_the_padding_mode(mode: str, picture: str) -> None:
+    setup = prepare(np.ones((2, 2)), np.ones((1, 1)), padding_mode=mode)
+    assert mode_picture(setup) == picture
+    legend = page_data(setup, choose_view(setup), title="t", lines=[])["region"]["legend"]
+    assert f", like {picture})" in legend
