@@ -14,6 +14,7 @@ import click
 
 from convcli.batch import expand_inputs
 from convcli.emit import EMIT_LIBRARIES, emit_program
+from convcli.emit.libraries import number
 from convcli.errors import ConvcliError, ImageError
 from convcli.geometry import Pair
 from convcli.io import read_image
@@ -48,12 +49,19 @@ def _padding(value: Any) -> str:
     return ",".join(str(n) for pair in value for n in pair)
 
 
+def _spec_text(spec: Kernel | KernelBank) -> str:
+    """The ``-k`` text of a spec; an inline matrix as its rows (``1 -1; 2 0``)."""
+    if isinstance(spec, Kernel) and spec.name == "inline":
+        return "; ".join(" ".join(number(v) for v in row) for row in spec.weights)
+    return spec.name
+
+
 def command_line(command: str, source: str, specs: tuple[Kernel | KernelBank, ...],
                  kw: dict[str, Any]) -> str:  # fmt: skip
     """The command the program stands for, its options in a fixed order (defaults left out)."""
     words = ["convcli", command, source]
     for spec in specs:
-        words += ["-k", spec.name]
+        words += ["-k", _spec_text(spec)]
     options = [
         ("--combine", kw.get("combine"), None),
         ("-s", _pair(kw["stride"]), "1"),

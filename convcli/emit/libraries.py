@@ -88,9 +88,10 @@ def numpy_body(step: Step) -> list[str]:
     window = f"sliding_window_view(x, {step.spread_hw})"
     comment = f"# every {dims(g.kernel_hw)} window"
     if (dy, dx) != (1, 1):
-        comment += f": {dims(step.spread_hw)} wide, every {dy},{dx}-th tap (dilation)"
+        apart = dy if dy == dx else f"{dy},{dx}"
+        comment += f", {dims(step.spread_hw)} wide with taps {apart} apart (dilation)"
     if (sy, sx) != (1, 1):
-        comment += f"; stride {sy},{sx} by slicing"
+        comment += f"; stride {sy if sy == sx else f'{sy},{sx}'} by slicing"
     taps = f", ::{dy}, ::{dx}" if (dy, dx) != (1, 1) else ""
     cut = f"[::{sy}, ::{sx}{taps}]" if (sy, sx) != (1, 1) or taps else ""
     return [

@@ -46,10 +46,12 @@ def _weights(step: Step, library: Library) -> list[str]:
     k, name = step.kernel, step.weight_name
     lines = [f"# {k.name} {dims(k.shape)}, as written"]
     value = f"np.array({_matrix(np.asarray(k.weights, dtype=np.float32))}, dtype=np.float32)"
-    if step.flip:
-        lines.append(f"# --flip: true convolution; {library.title} correlates: rotate 180°")
-        value = f"np.ascontiguousarray({value}[::-1, ::-1])"
     lines.append(f"{name} = {value}")
+    if step.flip:
+        lines += [
+            f"# --flip: true convolution; {library.title} correlates: rotate the kernel 180°",
+            f"{name} = np.ascontiguousarray({name}[::-1, ::-1])",
+        ]
     dy, dx = step.geometry.dilation
     if _passed(step, library) != name:
         lines += [
@@ -60,6 +62,10 @@ def _weights(step: Step, library: Library) -> list[str]:
     return lines
 
 
+def _pair(pair: Pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
+
+
 def _geometry_comment(steps: list[Step]) -> list[str]:
     step = steps[0]
     g = step.geometry
@@ -68,13 +74,13 @@ def _geometry_comment(steps: list[Step]) -> list[str]:
     lines = [
         f'"""{names} on one channel: {dims(g.input_hw)} -> {dims(g.output_hw)}.',
         "",
-        f"pads top {t}, bottom {b}, left {left}, right {r}; stride {g.stride};",
-        f"dilation {g.dilation}; {step.mode} borders.",
+        f"pads top {t}, bottom {b}, left {left}, right {r}; stride {_pair(g.stride)};",
+        f"dilation {_pair(g.dilation)}; {step.mode} borders.",
     ]
     if step.word == "same":
         lines += [
-            "same: output ceil(n / stride), total pad",
-            "max((out-1)*stride + dilation*(k-1) + 1 - n, 0),",
+            "same: output ceil(n / stride), total pad per axis",
+            f"max((out-1)*stride + dilation*(k-1) + 1 - n, 0) = {t + b}, {left + r},",
         ]
         if step.anchored:
             lines.append(f"placed by the kernel's anchor: pads before {step.tap}.")
@@ -144,6 +150,10 @@ def _feature_map(plan: Layout, names: _Names, library: Library) -> list[str]:
             lines.append(f"# chain: {unit.name} filters the previous raw map")
             lines += _unit_lines(unit, "x", "x", names, library)
         return [*lines, "return x"]
+    first = plan.units[0]
+    if len(plan.units) == 1 and first.combine is None and not first.steps[0].kernel.offset:
+        step = first.steps[0]
+        return [*lines, f"return each_channel({names.of(step)}, x, {_passed(step, library)})"]
     targets = [f"u{i + 1}" for i in range(len(plan.units))]
     for unit, target in zip(plan.units, targets, strict=True):
         lines += _unit_lines(unit, "x", target, names, library)

@@ -64,7 +64,8 @@ def test_emit_header_names_the_command_and_size(photo: Path) -> None:
         "with PyTorch."
     )
     assert "convcli's float32 map before value mapping, for a 13×10 input" in lines
-    assert "# --flip: true convolution; PyTorch correlates: rotate 180°" in lines
+    assert "# --flip: true convolution; PyTorch correlates: rotate the kernel 180°" in lines
+    assert "W1 = np.ascontiguousarray(W1[::-1, ::-1])" in lines
 
 
 def test_emit_says_why_numpy_pads_for_torch_symmetric(photo: Path) -> None:
