@@ -85,11 +85,17 @@ def options_from(kw: dict[str, Any]) -> ConvOptions:
 
 
 def print_program(
-    plan: FilterPlan, input_hw: Pair, source: str, command: str, kw: dict[str, Any]
+    plan: FilterPlan,
+    input_hw: Pair,
+    source: str,
+    command: str,
+    kw: dict[str, Any],
+    *,
+    color: str = "keep",
 ) -> None:
     """Print the ``--emit`` program for ``plan`` on an input of ``input_hw``."""
     program = emit_program(plan, options_from(kw), input_hw, kw["emit"], command=command,
-                           source=source, color=kw.get("color", "keep"))  # fmt: skip
+                           source=source, color=color)  # fmt: skip
     click.echo(program, nl=False)
 
 
@@ -112,4 +118,5 @@ def emit_for_apply(kw: dict[str, Any], plan: FilterPlan) -> None:
     source = str(expansion.files[0].path)
     loaded = read_image(source, color=kw["color"], max_pixels=kw["max_pixels"])
     hw = (int(loaded.pixels.shape[0]), int(loaded.pixels.shape[1]))
-    print_program(plan, hw, source, command_line("apply", source, kw["kernels"], kw), kw)
+    command = command_line("apply", source, kw["kernels"], kw)
+    print_program(plan, hw, source, command, kw, color=kw["color"])

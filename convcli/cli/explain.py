@@ -93,7 +93,8 @@ def explain(source: str, **kw: Any) -> None:
     if kw["emit"]:
         plan = build_plan([_one_kernel(kw["kernel"])])
         command = command_line("explain", learn.source, (kw["kernel"],), kw)
-        print_program(plan, learn.values.shape, learn.source, command, kw)
+        color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
+        print_program(plan, learn.values.shape, learn.source, command, kw, color=color)
         return
     setup = _setup(learn.values, _one_kernel(kw["kernel"]), kw)
     _check_explain(setup, learn.source, kw)

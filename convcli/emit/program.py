@@ -204,7 +204,10 @@ def _main(source: str, color: str) -> list[str]:
             f"x = np.asarray(Image.open({source!r}), dtype=np.float32)",
         ]
         if color == "gray":
-            load.append("x = x[:, :, :3] @ np.float32([0.299, 0.587, 0.114])  # --color gray")
+            load += [
+                "# --color gray: BT.601 luma",
+                "x = x[:, :, :3] @ np.float32([0.299, 0.587, 0.114]) if x.ndim == 3 else x",
+            ]
     return [
         'if __name__ == "__main__":',
         *(INDENT + line if line else "" for line in load),

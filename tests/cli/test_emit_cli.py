@@ -112,3 +112,16 @@ def test_explain_emit_on_a_grid() -> None:
     padded = np.pad(values, ((0, 1), (0, 1)), mode="reflect")
     want = (padded[1:, 1:] - padded[:-1, :-1])[::2, ::2]
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_explain_emit_on_an_image_reads_it_gray(tmp_path: Path) -> None:
+    image = ROOT / "sample_images" / "coffee.png"
+    result = invoke("explain", str(image), "-k", "sobel_x", "--emit", "numpy")
+    script = tmp_path / "explain.py"
+    script.write_text(result.output, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("(320, 480) float32 ")
+    assert "    # --color gray: BT.601 luma" in result.output.splitlines()
