@@ -50,7 +50,7 @@ def _weights(step: Step, library: Library) -> list[str]:
     if step.flip:
         lines += [
             f"# --flip: true convolution; {library.title} correlates: rotate the kernel 180°",
-            f"{name} = np.ascontiguousarray({name}[::-1, ::-1])",
+            f"{name} = {name}[::-1, ::-1].copy()",
         ]
     dy, dx = step.geometry.dilation
     if _passed(step, library) != name:

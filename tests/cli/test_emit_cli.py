@@ -65,7 +65,7 @@ def test_emit_header_names_the_command_and_size(photo: Path) -> None:
     )
     assert "convcli's float32 map before value mapping, for a 13×10 input" in lines
     assert "# --flip: true convolution; PyTorch correlates: rotate the kernel 180°" in lines
-    assert "W1 = np.ascontiguousarray(W1[::-1, ::-1])" in lines
+    assert "W1 = W1[::-1, ::-1].copy()" in lines
 
 
 def test_emit_says_why_numpy_pads_for_torch_symmetric(photo: Path) -> None:
