@@ -32,7 +32,7 @@ EMIT_HELP = (
 def emit_option(fn: F) -> F:
     """Add ``--emit numpy|scipy|opencv|torch``."""
     option = click.option(
-        "--emit", type=click.Choice(EMIT_LIBRARIES), default=None, metavar="LIB", help=EMIT_HELP
+        "--emit", type=click.Choice(EMIT_LIBRARIES), default=None, help=EMIT_HELP
     )
     return option(fn)
 

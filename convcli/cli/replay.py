@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from convcli.pipeline.replay import load_record, replay
+from convcli.pipeline.replay import RecordError, load_record, replay
 
 
 @click.command("replay")
@@ -33,7 +33,13 @@ def replay_command(ctx: click.Context, record_file: str, input_path: str | None)
     Exit status: 0 byte-identical, 1 it differs (or the input is missing or changed),
     2 not a convcli record, or one from a newer convcli.
     """
-    result = replay(load_record(record_file), input_path)
+    try:
+        result = replay(load_record(record_file), input_path)
+    except RecordError as exc:
+        if str(exc).startswith(f"{record_file}: "):
+            raise
+        msg = f"{record_file}: {exc}"
+        raise RecordError(msg) from None
     if result.identical:
         click.echo(f"identical: {result.output} recomputed from {result.input} "
                    f"(sha256 {result.sha256[:12]}…)")  # fmt: skip

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from convcli.errors import ConvcliError, ExitCode, ImageError
+from convcli.geometry import normalize_padding_mode, normalize_pair, resolve_pads
 from convcli.io import FORMATS
 from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec
@@ -90,6 +91,12 @@ def load_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
+def _bad_field(exc: Exception) -> RecordError:
+    if isinstance(exc, KeyError):
+        return RecordError(f"not a complete replay record: no field {exc.args[0]!r}")
+    return RecordError(f"a replay record field is malformed: {exc}")
+
+
 def _tuple(value: Any) -> Any:
     return tuple(_tuple(v) for v in value) if isinstance(value, list) else value
 
@@ -121,13 +128,21 @@ def settings_of(record: dict[str, Any]) -> ApplySettings:
             _tuple(o["stride"]), _tuple(o["padding"]), o["padding_mode"], float(o["cval"]),
             _tuple(o["dilation"]), bool(o["flip"]), method,
         )  # fmt: skip
+        _check_options(options)
         return ApplySettings(
             filter_plan, options, image["color"], image["alpha"], mapping["requested"],
             mapping["depth"], image["max_pixels"],
         )  # fmt: skip
-    except (KeyError, TypeError, IndexError, ValueError) as exc:
-        msg = f"record is missing or has a bad field: {exc}"
-        raise RecordError(msg) from None
+    except (KeyError, TypeError, IndexError, ValueError, ConvcliError) as exc:
+        raise _bad_field(exc) from None
+
+
+def _check_options(options: ConvOptions) -> None:
+    """GeometryError for a stride, dilation, padding or mode no run of apply could have had."""
+    normalize_pair(options.stride, "stride")
+    normalize_pair(options.dilation, "dilation")
+    normalize_padding_mode(options.padding_mode)
+    resolve_pads(options.padding, (1, 1), (1, 1), (1, 1), (1, 1))
 
 
 def _check_input(path: str, recorded: dict[str, Any]) -> None:
@@ -166,10 +181,9 @@ def replay(record: dict[str, Any], input_path: str | None = None) -> Replay:
         A field of the record is missing or malformed.
     """
     settings = settings_of(record)
-    source = input_path or str(record["input"]["path"])
-    _check_input(source, record["input"])
-    output = record["output"]
-    formats = [o["format"] for o in record["outputs"]]
+    recorded_input, output, formats = _files(record)
+    source = input_path or str(recorded_input["path"])
+    _check_input(source, recorded_input)
     with tempfile.TemporaryDirectory(prefix="convcli-replay-") as folder:
         names = [str(Path(folder) / f"{i}{FORMATS[f].extension}") for i, f in enumerate(formats)]
         filter_image(source, names, formats, settings)
@@ -178,6 +192,22 @@ def replay(record: dict[str, Any], input_path: str | None = None) -> Replay:
     same = sha == output["sha256"]
     detail = "" if same else _difference(data, output)
     return Replay(same, str(output["path"]), source, sha, detail)
+
+
+def _files(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The record's input, output and output formats, checked."""
+    try:
+        recorded_input, output = dict(record["input"]), dict(record["output"])
+        formats = [str(o["format"]) for o in record["outputs"]]
+        for field in ("path", "sha256", "bytes"):
+            recorded_input[field], output[field] = record["input"][field], output[field]
+        if output["format"] not in FORMATS or not all(f in FORMATS for f in formats):
+            raise ValueError(output["format"])
+        if not 0 <= int(output["map"]) < len(formats):
+            raise IndexError(output["map"])
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise _bad_field(exc) from None
+    return recorded_input, output, formats
 
 
 def _decode(data: bytes, fmt: str) -> np.ndarray:

@@ -155,3 +155,19 @@ def test_record_refuses_stdout_and_existing_records(photo: Path) -> None:
     assert "Error: e.png.json exists; --overwrite replaces it" in result.output
     assert Path("e.png.json").read_text() == "mine"
     assert not Path("e.png").exists()
+
+
+def test_replay_refuses_an_incomplete_record(photo: Path) -> None:
+    invoke("apply", "photo.png", "-k", "sobel_x", "-o", "e.png", "--record")
+    record = json.loads(Path("e.png.json").read_text())
+    del record["output"]["sha256"]
+    Path("cut.json").write_text(json.dumps(record))
+    record["output"]["sha256"], record["options"]["stride"] = "0", "two"
+    Path("odd.json").write_text(json.dumps(record))
+    cut, odd = invoke("replay", "cut.json"), invoke("replay", "odd.json")
+    assert (cut.exit_code, odd.exit_code) == (2, 2)
+    assert (
+        cut.output == "convcli: error: cut.json: not a complete replay record: no field 'sha256'\n"
+    )
+    assert odd.output.startswith("convcli: error: odd.json: a replay record field is malformed: ")
+    assert len(odd.output.splitlines()) == 1
