@@ -83,7 +83,7 @@ def _geometry_comment(steps: list[Step]) -> list[str]:
             f"max((out-1)*stride + dilation*(k-1) + 1 - n, 0) = {t + b}, {left + r},",
         ]
         if step.anchored:
-            lines.append(f"placed by the kernel's anchor: pads before {step.tap}.")
+            lines.append(f"placed by the kernel's anchor: pads before ({t}, {left}).")
         else:
             lines.append("split as TensorFlow does: the odd pixel after (bottom, right).")
         if any(k % 2 == 0 for k in g.kernel_hw) and not step.anchored:
