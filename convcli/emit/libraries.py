@@ -1,8 +1,9 @@
 """One kernel's response in another library's terms, with a comment for each translation.
 
-Each emitter turns a :class:`~convcli.emit.steps.Step` into the body of ``def kN(x):``, a
-function of one 2-D channel (float32) returning convcli's raw response. Where a library
-cannot express the request exactly, the body pads with NumPy first and says why.
+Each emitter turns a :class:`~convcli.emit.steps.Step` into the body of
+``def correlate(x, w):``, a function of one 2-D channel (float32) and the weights that
+returns convcli's raw response. Where a library cannot express the request exactly, the
+body pads with NumPy first and says why.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _stride_comment(step: Step, library: str) -> list[str]:
 
 def _fit_reason(step: Step, library: str) -> str:
     if not step.pads_within_input():
-        return f"a pad as wide as the image: {library} would extend the border its own way"
+        return f"a pad as wide as the image, which {library} extends its own way: NumPy pads first"
     return f"these pads do not fit {library}'s same-size output: NumPy pads first"
 
 
