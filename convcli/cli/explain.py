@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from convcli.cli.emitting import command_line, emit_option, print_program
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.kernels import Kernel, KernelBank
 from convcli.learn.animation import check_animatable, write_gif
@@ -31,6 +32,7 @@ from convcli.learn.text import (
     format_step,
 )
 from convcli.learn.window import Setup, apply_padding, check_position, explain_at, prepare
+from convcli.pipeline import build_plan
 
 _HEADING = re.compile(r"^\S.*:$", re.MULTILINE)
 
@@ -95,6 +97,7 @@ def _named(*suffixes: str) -> Callable[[click.Context, click.Parameter, str | No
     help="Also write one self-contained HTML page (.html) to explore every position: "
     "point at an output cell, step with the arrow keys, play the slide.",
 )
+@emit_option
 def explain(source: str, **kw: Any) -> None:
     """Show the multiply-adds behind convolution outputs, number by number.
 
@@ -109,6 +112,12 @@ def explain(source: str, **kw: Any) -> None:
     around the window is shown). Geometry defaults are apply's: padding same, reflect.
     """
     learn = load_input(source)
+    if kw["emit"]:
+        plan = build_plan([_one_kernel(kw["kernel"])])
+        command = command_line("explain", learn.source, (kw["kernel"],), kw)
+        color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
+        print_program(plan, learn.values.shape, learn.source, command, kw, color=color)
+        return
     setup = _setup(learn.values, _one_kernel(kw["kernel"]), kw)
     _check_explain(setup, learn.source, kw)
     console = Console(highlight=False, soft_wrap=True)

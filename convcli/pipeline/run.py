@@ -10,7 +10,7 @@ import io
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from convcli.io import (
 )
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.plan import ConvOptions, FilterPlan
+from convcli.pipeline.record import write_records
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
 
@@ -41,6 +42,7 @@ class ApplySettings:
     mapping: str = "auto"
     depth: int | None = None
     max_pixels: int | None = None
+    record: bool = False  # write <output>.json replay records
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -129,7 +131,7 @@ def filter_image(
     elapsed = (time.perf_counter() - start) * 1000
     applied = tuple(dict.fromkeys(a for fmap in fmaps for a in fmap.applied))
     name = loaded.source if isinstance(source, str) else "-"
-    return ImageResult(
+    image_result = ImageResult(
         name,
         _shape(loaded),
         loaded.mode,
@@ -142,6 +144,10 @@ def filter_image(
         settings.options.padding_mode,
         settings.mapping == "auto",
     )
+    if settings.record:
+        records = write_records(image_result, source, settings)
+        image_result = replace(image_result, records=records)
+    return image_result
 
 
 def _shape(loaded: LoadedImage) -> tuple[int, ...]:

@@ -6,9 +6,10 @@ Sizes are written height first, as NumPy's shape and the shape formula are: ``38
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from convcli.geometry import Pads, dims
@@ -31,6 +32,7 @@ class MapResult:
     format: str
     depth: int | None
     alpha: bool
+    report: dict[str, Any] = field(default_factory=dict)  # the MappingReport's fields
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,13 @@ class ImageResult:
     kernel: str = ""
     padding_mode: str = ""
     auto_mapping: bool = False
+    records: tuple[dict[str, Any], ...] = ()  # replay records (apply --record)
 
     def record(self) -> dict[str, Any]:
         """The ``--json`` object: top-level values describe the first map and kernel."""
         first, kernel = self.maps[0], self.applied[0]
         geometry = kernel.geometry
+        replay = {"records": list(self.records)} if self.records else {}
         return {
             "input": self.input,
             "status": "ok",
@@ -74,7 +78,7 @@ class ImageResult:
             "ms": round(self.milliseconds, 3),
             "kernels": [_applied_record(a) for a in self.applied],
             "maps": [_map_record(m) for m in self.maps],
-        }
+        } | replay
 
 
 def _applied_record(applied: Applied) -> dict[str, Any]:
@@ -123,6 +127,7 @@ def map_result(
         fmt,
         depth,
         fmap.alpha is not None,
+        dataclasses.asdict(report),
     )
 
 
