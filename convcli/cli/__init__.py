@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Write one picture of IMAGE filtered by every library kernel (or those given)."),
     "kernels": ("convcli.cli.kernels_cmd", "kernels",
                 "List the kernel library: name, size, sum, rank, kind and description."),
+    "replay": ("convcli.cli.replay", "replay_command",
+               "Recompute an output from its record (apply --record) and compare the bytes."),
     "shape": ("convcli.cli.shape", "shape",
               "Show the output shape of a convolution, and why (the formula with your numbers)."),
 }  # fmt: skip

@@ -38,12 +38,14 @@ from convcli.batch import (
     worker_threads,
 )
 from convcli.choices import COMBINE_MODES
+from convcli.cli.emitting import emit_for_apply, emit_option, options_from
 from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
 from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.recording import check_records, record_option
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
 from convcli.kernels.kernel import normalized
-from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
+from convcli.pipeline import ApplySettings, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
 
 
@@ -140,6 +142,8 @@ from convcli.pipeline.summary import one_line, summary_rows
     default=None,
     help="Largest width x height read (guard against decompression bombs). [default: 89478485]",
 )
+@emit_option
+@record_option
 @click.pass_context
 def apply_command(ctx: click.Context, **kw: Any) -> None:
     """Filter images with kernels and write the feature maps.
@@ -155,10 +159,14 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     1 some image failed, 2 usage error.
     """
     settings = _settings(kw)
+    if kw["emit"]:
+        emit_for_apply(kw, settings.plan)
+        return
     files, missing = _inputs(kw)
     failures = len(missing)
     jobs, dropped = _plan(kw, files, settings.plan)
     run, skipped = _checked(jobs, kw)
+    check_records(run, kw)
     if kw["dry_run"]:
         _print_plan(run, skipped, kw["as_json"])
         ctx.exit(1 if failures else 0)
@@ -178,12 +186,11 @@ def _settings(kw: dict[str, Any]) -> ApplySettings:
         plan = build_plan(kernels, combine=kw["combine"], chain=kw["chain"])
     except ConvcliError as exc:
         raise click.UsageError(str(exc)) from None
-    options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
-                          kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
+    options = options_from(kw)
     depth = None if kw["depth"] is None else int(kw["depth"])
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
-                         kw["max_pixels"], kw["scale"], kw["bias"], save_options(kw),
-                         kw["strip"], kw["frame"])  # fmt: skip
+                         kw["max_pixels"], kw["record"], kw["scale"], kw["bias"],
+                         save_options(kw), kw["strip"], kw["frame"])  # fmt: skip
 
 
 def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:

@@ -6,17 +6,22 @@ Wiring only: parse, call :mod:`convcli.learn.inputs`, :mod:`convcli.learn.window
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.text import Text
 
+from convcli.cli.emitting import command_line, emit_option, print_program
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.kernels import Kernel, KernelBank
 from convcli.learn.animation import check_animatable, write_gif
 from convcli.learn.inputs import load_input
+from convcli.learn.page import write_page
 from convcli.learn.shapes import dims
 from convcli.learn.text import (
     SMALL_GRID,
@@ -27,6 +32,7 @@ from convcli.learn.text import (
     format_step,
 )
 from convcli.learn.window import Setup, apply_padding, check_position, explain_at, prepare
+from convcli.pipeline import build_plan
 
 _HEADING = re.compile(r"^\S.*:$", re.MULTILINE)
 
@@ -49,12 +55,20 @@ class PositionType(click.ParamType):
 POSITION = PositionType()
 
 
-def _check_gif_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """The --gif file must be named ``*.gif``: a GIF is what gets written (never stdout)."""
-    if value is not None and not value.lower().endswith(".gif"):
-        msg = f"{value!r} does not end in .gif; expected the name of the GIF file to write"
-        raise click.BadParameter(msg, ctx, param)
-    return value
+def _named(*suffixes: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A callback requiring a file name ending in one of ``suffixes`` (never stdout)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not value.lower().endswith(suffixes):
+            what = suffixes[0][1:].upper()
+            msg = (
+                f"{value!r} does not end in {suffixes[0]}; "
+                f"expected the name of the {what} file to write"
+            )
+            raise click.BadParameter(msg, ctx, param)
+        return value
+
+    return check
 
 
 @click.command("explain")
@@ -70,10 +84,20 @@ def _check_gif_name(ctx: click.Context, param: click.Parameter, value: str | Non
     "gif",
     type=click.Path(dir_okay=False),
     default=None,
-    callback=_check_gif_name,
+    callback=_named(".gif"),
     help="Also write an animated GIF of the sliding window to this file (.gif); "
     "its size is printed height×width.",
 )
+@click.option(
+    "--html",
+    "html",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=_named(".html", ".htm"),
+    help="Also write one self-contained HTML page (.html) to explore every position: "
+    "point at an output cell, step with the arrow keys, play the slide.",
+)
+@emit_option
 def explain(source: str, **kw: Any) -> None:
     """Show the multiply-adds behind convolution outputs, number by number.
 
@@ -82,15 +106,27 @@ def explain(source: str, **kw: Any) -> None:
       convcli explain grid.txt -k sobel_x --at 2,3        one output value
       convcli explain grid.txt -k box:3 --stride 2 --steps
       convcli explain grid.txt -k sobel_x -d 2 --gif s.gif
+      convcli explain photo.png -k sobel_x --html page.html
 
     INPUT is a text matrix (rows of numbers), a .npy or an image (turned gray; a crop
     around the window is shown). Geometry defaults are apply's: padding same, reflect.
     """
     learn = load_input(source)
+    if kw["emit"]:
+        plan = build_plan([_one_kernel(kw["kernel"])])
+        command = command_line("explain", learn.source, (kw["kernel"],), kw)
+        color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
+        print_program(plan, learn.values.shape, learn.source, command, kw, color=color)
+        return
     setup = _setup(learn.values, _one_kernel(kw["kernel"]), kw)
     _check_explain(setup, learn.source, kw)
     console = Console(highlight=False, soft_wrap=True)
-    _print_heading(console, setup, learn.source, learn.note, kw["kernel"], kw["padding"])
+    heading = _heading(setup, learn.source, learn.note, kw["kernel"], kw["padding"])
+    page = _write_page(kw["html"], setup, kw["at"], heading) if kw["html"] else ""
+    console.print(heading[0], style="bold", markup=False)
+    console.print("\n".join(heading[1:]), markup=False)
+    if page:
+        console.print(page, markup=False)
     if kw["gif"]:
         info = write_gif(kw["gif"], setup)
         console.print(f"wrote {info.path}: {info.frames} frames, {dims(info.hw)}", markup=False)
@@ -132,7 +168,10 @@ def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
         check_position(setup.geometry, kw["at"])
     if kw["gif"]:
         check_animatable(setup)
-    if kw["at"] is None and _too_big(setup) and (kw["steps"] or not kw["gif"]):
+    if kw["gif"] and kw["html"] and Path(kw["gif"]).resolve() == Path(kw["html"]).resolve():
+        msg = f"--gif and --html name the same file {kw['html']}; give two files"
+        raise click.UsageError(msg)
+    if kw["at"] is None and _too_big(setup) and (kw["steps"] or not (kw["gif"] or kw["html"])):
         msg = (
             f"{source} is {dims(setup.geometry.input_hw)}; whole grids and --steps are shown "
             f"up to {dims((SMALL_GRID, SMALL_GRID))}: give --at ROW,COL"
@@ -140,23 +179,32 @@ def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
         raise click.UsageError(msg)
 
 
-def _print_heading(
-    console: Console, setup: Setup, source: str, note: str, kernel: Kernel, padding: object
-) -> None:
-    console.print(f"{source}" + (f" ({note})" if note else ""), style="bold", markup=False)
-    console.print(describe_setup(setup), markup=False)
+def _heading(setup: Setup, source: str, note: str, kernel: Kernel, padding: object) -> list[str]:
+    """The input, the setup and the shape formula, and notes on anchors and offsets."""
+    lines = [f"{source}" + (f" ({note})" if note else ""), describe_setup(setup)]
     if kernel.anchor is not None and padding == "same":
-        console.print(
+        lines.append(
             f"note: these pads are apply's 'same' placed by {kernel.name}'s anchor "
-            f"{kernel.anchor} (explicit pads ignore the anchor)",
-            markup=False,
+            f"{kernel.anchor} (explicit pads ignore the anchor)"
         )
     if kernel.offset:
-        console.print(
+        lines.append(
             f"note: apply adds the kernel's offset {fmt(kernel.offset)} to every value;"
-            " the sums below do not include it",
-            markup=False,
+            " the sums below do not include it"
         )
+    return lines
+
+
+def _write_page(path: str, setup: Setup, at: tuple[int, int] | None, heading: list[str]) -> str:
+    """Write the HTML page; the line saying what it shows."""
+    lines = "\n".join(heading[1:]).splitlines()
+    info = write_page(path, setup, at=at, title=heading[0], lines=lines)
+    view = info.view
+    return (
+        f"wrote {info.path}: output rows {view.rows.start}..{view.rows.stop - 1}, cols "
+        f"{view.cols.start}..{view.cols.stop - 1} of {dims(setup.geometry.output_hw)}, "
+        f"{math.ceil(info.size / 1024)} KB"
+    )
 
 
 def _print_overview(console: Console, setup: Setup, steps: bool) -> None:

@@ -6,6 +6,7 @@
 - :mod:`~convcli.learn.window`: the sliding window's arithmetic, checked against the engine;
 - :mod:`~convcli.learn.text`: the text views of that arithmetic;
 - :mod:`~convcli.learn.animation`: the sliding window as an animated GIF;
+- :mod:`~convcli.learn.page`: the sliding window as one self-contained HTML page;
 - :mod:`~convcli.learn.gallery`: one image through many kernels on one contact sheet.
 
 Sizes are written height first, as NumPy's shape and the shape formula are: ``224×224×3``.

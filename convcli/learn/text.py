@@ -14,6 +14,10 @@ from convcli.learn.window import PositionExplanation, Setup, output_grid, pad_so
 
 SMALL_GRID = 12
 """Inputs up to this many rows and columns are shown whole."""
+MAX_SUM_TERMS = 25
+"""Sums of more products than this are written as their total only."""
+MAX_PAD_NOTES = 6
+"""Padding cells named one by one under a window; the rest are counted."""
 
 
 def fmt(value: float) -> str:
@@ -133,7 +137,7 @@ def _view_ranges(setup: Setup, at: Pair | None, limit: int) -> tuple[np.ndarray,
     return rows, cols
 
 
-def format_sum(explanation: PositionExplanation, *, max_terms: int = 25) -> str:
+def format_sum(explanation: PositionExplanation, *, max_terms: int = MAX_SUM_TERMS) -> str:
     """``v×w + v×w + ... = total`` (only the total beyond ``max_terms`` taps).
 
     Examples
@@ -159,15 +163,14 @@ def _paren(text: str) -> str:
 def format_position(setup: Setup, explanation: PositionExplanation) -> str:
     """The full text view of one output value: window, kernel, products, sum, check."""
     at = explanation.at
-    kernel_title = "kernel, flipped 180° for convolution" if setup.flip else "kernel (not flipped)"
     labels = {"row_labels": explanation.rows.tolist(), "col_labels": explanation.cols.tolist()}
     parts = [
         f"input around output[{at[0]}, {at[1]}] ([ ] = window taps, * = padding, "
-        f"{_mode_words(setup)}):",
+        f"{mode_words(setup)}):",
         format_padded_input(setup, at),
         "window (the input under each kernel tap):",
         format_grid(explanation.values, pads=explanation.padded, **labels),
-        f"{kernel_title}:",
+        f"{kernel_title(setup)}:",
         format_grid(explanation.weights),
         "products (window × kernel):",
         format_grid(explanation.products),
@@ -180,13 +183,21 @@ def format_position(setup: Setup, explanation: PositionExplanation) -> str:
     return "\n".join(parts)
 
 
-def _mode_words(setup: Setup) -> str:
+def kernel_title(setup: Setup) -> str:
+    """``'kernel (not flipped)'`` or ``'kernel, flipped 180° for convolution'``."""
+    return "kernel, flipped 180° for convolution" if setup.flip else "kernel (not flipped)"
+
+
+def mode_words(setup: Setup) -> str:
+    """What the pads hold, in words: ``'padding mode reflect'``, ``'... pads hold 0'``."""
     if setup.padding_mode == "zeros":
         return f"padding mode zeros: pads hold {fmt(setup.cval)}"
     return f"padding mode {setup.padding_mode}"
 
 
-def padding_notes(setup: Setup, explanation: PositionExplanation, *, limit: int = 6) -> str:
+def padding_notes(
+    setup: Setup, explanation: PositionExplanation, *, limit: int = MAX_PAD_NOTES
+) -> str:
     """Where the padding cells under the window take their values from."""
     sources = pad_sources(setup)
     if sources is None or not explanation.padded.any():
@@ -210,9 +221,9 @@ def format_overview(setup: Setup) -> str:
     """The whole small problem: padded input, kernel and the output grid."""
     return "\n".join(
         [
-            f"padded input (* = padding, {_mode_words(setup)}):",
+            f"padded input (* = padding, {mode_words(setup)}):",
             format_padded_input(setup),
-            "kernel, flipped 180° for convolution:" if setup.flip else "kernel (not flipped):",
+            f"{kernel_title(setup)}:",
             format_grid(setup.kernel_used),
             "output:",
             format_grid(

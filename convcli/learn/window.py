@@ -228,7 +228,9 @@ def prepare(
     return Setup(x, k, kernel_name, g, mode, float(cval), flip, padded)
 
 
-def explain_at(setup: Setup, at: Pair) -> PositionExplanation:
+def explain_at(
+    setup: Setup, at: Pair, *, engine_value: float | None = None
+) -> PositionExplanation:
     """Compute the multiply-adds for output ``at`` and check them against the engine.
 
     Parameters
@@ -237,6 +239,9 @@ def explain_at(setup: Setup, at: Pair) -> PositionExplanation:
         The problem, from :func:`prepare`.
     at : (int, int)
         Output row and column.
+    engine_value : float, optional
+        The engine's output at ``at`` when already at hand (from :attr:`Setup.output`, for
+        many positions); by default the engine runs on the window's patch.
 
     Returns
     -------
@@ -261,7 +266,8 @@ def explain_at(setup: Setup, at: Pair) -> PositionExplanation:
     values = setup.padded[np.ix_(rows, cols)]
     products = values * setup.kernel_used
     total = float(products.sum())
-    engine_value = _engine_value(setup, at)
+    if engine_value is None:
+        engine_value = _engine_value(setup, at)
     _check_equal(total, engine_value, products, at)
     (top, _), (left, _) = setup.geometry.pads
     padded = setup.pad_mask()[np.ix_(rows, cols)]

@@ -33,6 +33,7 @@ from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.luma import apply_luma
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.plan import ConvOptions, FilterPlan
+from convcli.pipeline.record import write_records
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
 
@@ -48,6 +49,7 @@ class ApplySettings:
     mapping: str = "auto"
     depth: int | None = None
     max_pixels: int | None = None
+    record: bool = False  # write <output>.json replay records
     scale: float | None = None
     bias: float = 0.0
     save: SaveOptions = field(default_factory=SaveOptions)
@@ -142,7 +144,7 @@ def filter_image(
     elapsed = (time.perf_counter() - start) * 1000
     applied = tuple(dict.fromkeys(a for fmap in fmaps for a in fmap.applied))
     name = loaded.source if isinstance(source, str) else "-"
-    return ImageResult(
+    image_result = ImageResult(
         name,
         _shape(loaded),
         loaded.mode,
@@ -156,6 +158,10 @@ def filter_image(
         loaded.frames,
         None if animation else loaded.frame,
     )
+    if settings.record:
+        records = write_records(image_result, source, settings)
+        image_result = replace(image_result, records=records)
+    return image_result
 
 
 def _animation(

@@ -6,9 +6,10 @@ Sizes are written height first, as NumPy's shape and the shape formula are: ``38
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from convcli.geometry import Pads, dims
@@ -35,6 +36,7 @@ class MapResult:
     bias: float = 0.0
     reason: str = ""
     warnings: tuple[str, ...] = ()
+    report: dict[str, Any] = field(default_factory=dict)  # the MappingReport's fields
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,13 @@ class ImageResult:
     frames: int = 1
     frame: int | None = 0
     """The frame filtered, None when every frame was."""
+    records: tuple[dict[str, Any], ...] = ()  # replay records (apply --record)
 
     def record(self) -> dict[str, Any]:
         """The ``--json`` object: top-level values describe the first map and kernel."""
         first, kernel = self.maps[0], self.applied[0]
         geometry = kernel.geometry
+        replay = {"records": list(self.records)} if self.records else {}
         return {
             "input": self.input,
             "status": "ok",
@@ -85,7 +89,7 @@ class ImageResult:
             "ms": round(self.milliseconds, 3),
             "kernels": [_applied_record(a) for a in self.applied],
             "maps": [_map_record(m) for m in self.maps],
-        }
+        } | replay
 
 
 def _applied_record(applied: Applied) -> dict[str, Any]:
@@ -149,6 +153,7 @@ def map_result(
         report.bias,
         report.reason,
         tuple(warnings),
+        dataclasses.asdict(report),
     )
 
 

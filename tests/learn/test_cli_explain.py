@@ -212,3 +212,83 @@ def test_gif_must_be_named_gif(grid: Path, tmp_path: Path, name: str) -> None:
         "does not end in .gif; expected the name of the GIF file to write"
     )
     assert list(tmp_path.iterdir()) == [grid]
+
+
+def test_html_writes_the_page_and_says_what_it_shows(photo: Path, tmp_path: Path) -> None:
+    page = tmp_path / "out" / "page.html"
+    result = run("explain", str(photo), "-k", "sobel_x", "--html", str(page))
+    assert result.exit_code == 0, result.output
+    size = -(-page.stat().st_size // 1024)
+    assert f"wrote {page}: output rows 0..29, cols 0..39 of 30×40, {size} KB" in (
+        result.output.splitlines()
+    )
+    assert "<!DOCTYPE html>" in page.read_text(encoding="utf-8")
+
+
+def test_html_of_a_large_image_is_a_crop_around_at(tmp_path: Path) -> None:
+    camera = Path(__file__).resolve().parents[2] / "sample_images" / "camera.png"
+    page = tmp_path / "page.htm"
+    result = run("explain", str(camera), "-k", "box:3", "--at", "500,2", "--html", str(page))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {page}: output rows 448..511, cols 0..63 of 512×512," in result.output
+    assert "engine output[500, 2] = " in result.output  # --at still prints the arithmetic
+    assert page.stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "line"),
+    [
+        (["-k", "sobel"], 2, "explain takes one kernel; sobel is a bank of sobel_x, sobel_y"),
+        (["-k", "box:33"], 1, "convcli: error: --html lays out every product of the kernel; "),
+        (["-k", "3", "--at", "40,0"], 1, "convcli: error: position 40,0 is outside the output"),
+        (
+            ["-k", "box:3", "-d", "100"],
+            1,
+            "convcli: error: --html shows the padded input under each",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    photo: Path, tmp_path: Path, args: list[str], code: int, line: str
+) -> None:
+    page = tmp_path / "page.html"
+    result = run("explain", str(photo), *args, "--html", str(page))
+    assert result.exit_code == code
+    assert line in error_line(result)
+    assert result.stdout == ""
+    assert not page.exists()
+
+
+@pytest.mark.parametrize("name", ["-", "page.gif", "page"])
+def test_html_must_be_named_html(photo: Path, tmp_path: Path, name: str) -> None:
+    result = run("explain", str(photo), "-k", "3", "--html", str(tmp_path / name))
+    assert result.exit_code == 2
+    assert error_line(result).endswith(
+        "does not end in .html; expected the name of the HTML file to write"
+    )
+
+
+def test_html_and_gif_on_the_same_file_is_a_usage_error(grid: Path, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    (tmp_path / "slide.gif").symlink_to(page)
+    result = run(
+        "explain", str(grid), "-k", "3", "--html", str(page), "--gif", str(tmp_path / "slide.gif")
+    )
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"Error: --gif and --html name the same file {page}; give two files"
+    )
+    assert not page.exists()
+
+
+def test_an_unwritable_page_is_exit_1_and_one_line(grid: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("kept")
+    page = blocker / "page.html"
+    result = run("explain", str(grid), "-k", "3", "--html", str(page))
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        f"convcli: error: {page}: cannot write: {blocker} is a file, not a folder"
+    )
+    assert result.stdout == ""
+    assert blocker.read_text() == "kept"
