@@ -3,6 +3,7 @@ the written files keep and how they are encoded."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +21,13 @@ MAPPING_HELP = (
 )
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        msg = f"{value} is not a finite number"
+        raise click.BadParameter(msg, ctx, param)
+    return value
+
+
 def _stack(fn: F, options: list[Callable[[F], F]]) -> F:
     for option in reversed(options):
         fn = option(fn)
@@ -31,10 +39,10 @@ def value_options(fn: F) -> F:
     return _stack(fn, [
         click.option("--map", "mapping", type=click.Choice(VALUE_MAPPINGS), default="auto",
                      show_default=True, help=MAPPING_HELP),
-        click.option("--scale", type=float, default=None,
+        click.option("--scale", type=float, default=None, callback=_finite,
                      help="Multiply the response by S before mapping (replaces auto's gain). "
                      "[default: 1]"),
-        click.option("--bias", type=float, default=0.0,
+        click.option("--bias", type=float, default=0.0, callback=_finite,
                      help="Add B to the response (after --scale). [default: 0]"),
         click.option("--normalize", is_flag=True,
                      help="Divide each kernel by its sum (an error for a kernel summing to 0)."),

@@ -147,3 +147,11 @@ def test_16_bit_written_as_8_bit_is_said(tmp_path: Path) -> None:
     assert "16-bit input written as 8-bit (JPEG)" in result.stderr
     quiet = run(str(tmp_path / "d.png"), "-k", "box:3", "-o", str(tmp_path / "p.jpg"), "-q")
     assert quiet.stderr == ""
+
+
+@pytest.mark.parametrize(("option", "value"), [("--scale", "nan"), ("--bias", "inf")])
+def test_scale_and_bias_must_be_finite(option: str, value: str, tmp_path: Path) -> None:
+    _gray(tmp_path / "a.png")
+    result = run(str(tmp_path / "a.png"), "-k", "blur", option, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': {float(value)} is not a finite number" in result.stderr
