@@ -239,7 +239,8 @@ def _write_map(
         bias=settings.bias,
     )
     depth = None
-    save = replace(settings.save, meta=ImageMeta() if settings.strip else loaded.meta)
+    meta = ImageMeta() if settings.strip else _strided(loaded.meta, fmap, settings.plan.chain)
+    save = replace(settings.save, meta=meta)
     if floats:
         data = _emit_float(values, alpha, output, fmt, save)
     else:
@@ -255,6 +256,19 @@ def _write_map(
     notes += gain_hint(report, fmap.kernel_sum)
     keeps_alpha = has_alpha and FORMATS[fmt].alpha
     return map_result(fmap, output, fmt, report, depth, alpha=keeps_alpha, warnings=notes), data
+
+
+def _strided(meta: ImageMeta, fmap: FeatureMap, chain: bool) -> ImageMeta:
+    """The metadata of an output: a stride of ``s`` divides the DPI by ``s``.
+
+    The picture keeps its printed size, with ``s`` times fewer pixels across.
+    """
+    if meta.dpi is None:
+        return meta
+    sy = sx = 1
+    for step in fmap.applied if chain else fmap.applied[:1]:
+        sy, sx = sy * step.geometry.stride[0], sx * step.geometry.stride[1]
+    return replace(meta, dpi=(meta.dpi[0] / sx, meta.dpi[1] / sy))
 
 
 def _float_out(fmap: FeatureMap, fmt: str, loaded: LoadedImage, settings: ApplySettings) -> bool:

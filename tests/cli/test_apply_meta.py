@@ -188,3 +188,12 @@ def test_tiff_keeps_its_descriptive_tags_not_its_layout(tmp_path: Path) -> None:
             assert written.size == (8, 6)
             if out.suffix == ".tif":
                 np.testing.assert_array_equal(np.asarray(written), pixels)
+
+
+def test_stride_divides_the_dpi(tmp_path: Path) -> None:
+    _source(tmp_path / "in.png")  # 300 x 150 dpi
+    out = tmp_path / "out.tif"
+    args = [str(tmp_path / "in.png"), "-k", "blur", "-s", "3,2", "-o", str(out)]
+    assert run(*args).exit_code == 0
+    with Image.open(out) as written:
+        assert tuple(round(float(d)) for d in written.info["dpi"]) == (150, 50)
