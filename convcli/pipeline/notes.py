@@ -21,8 +21,11 @@ def output_warnings(
     has_alpha: bool,
     input_depth: int,
     depth: int | None,
+    partial_alpha: bool = False,
 ) -> list[str]:
     """The warnings for writing a map of an input to ``fmt`` at ``depth`` (None: float).
+
+    ``partial_alpha``: some pixels are neither opaque nor clear (GIF keeps 1 bit of alpha).
 
     Examples
     --------
@@ -33,6 +36,10 @@ def output_warnings(
     lines = []
     if has_alpha and not FORMATS[fmt].alpha:
         lines.append(f"{name} holds no alpha: alpha dropped")
+    elif partial_alpha and fmt == "gif":
+        lines.append(
+            "GIF holds 1-bit transparency: partly transparent pixels made opaque or clear"
+        )
     if depth is not None and input_depth == 32:
         lines.append(f"float input written as {depth}-bit integers ({name}); .npy keeps floats")
     elif depth is not None and input_depth > depth:

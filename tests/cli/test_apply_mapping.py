@@ -155,3 +155,18 @@ def test_scale_and_bias_must_be_finite(option: str, value: str, tmp_path: Path) 
     result = run(str(tmp_path / "a.png"), "-k", "blur", option, value)
     assert result.exit_code == 2
     assert f"Invalid value for '{option}': {float(value)} is not a finite number" in result.stderr
+
+
+def test_gif_says_it_keeps_one_bit_of_alpha(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    result = run(str(tmp_path / "a.png"), "-k", "identity", "-o", str(tmp_path / "o.gif"))
+    assert result.exit_code == 0
+    line = "GIF holds 1-bit transparency: partly transparent pixels made opaque or clear"
+    assert line in result.stderr
+    rgba[..., 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "b.png")
+    result = run(str(tmp_path / "b.png"), "-k", "identity", "-o", str(tmp_path / "p.gif"))
+    assert "warning" not in result.stderr
