@@ -41,7 +41,7 @@ def write_image(
         JPEG and BMP cannot hold alpha (Pillow reads 32-bit BMPs as RGB): it is
         dropped there, silently; callers that care check :attr:`Format.alpha`.
     format : str, optional
-        ``png``, ``jpeg``, ``tiff``, ``webp`` or ``bmp``.
+        ``png``, ``jpeg``, ``tiff``, ``webp``, ``gif`` or ``bmp``.
     options : SaveOptions, optional
         Metadata to keep (what the format holds of it), quality, lossless, compression.
 

@@ -113,7 +113,9 @@ def filter_image(
         One path per feature map, or ``"-"``: the encoded bytes are returned in
         :attr:`ImageResult.data` instead of written.
     formats : sequence of str
-        The format of each output (``png``, ``jpeg``, ``tiff``, ``webp``, ``bmp``, ``npy``).
+        The format of each output (``png``, ``jpeg``, ``tiff``, ``webp``, ``gif``, ``bmp``,
+        ``npy``); a file of several frames goes to formats that hold frames, or needs
+        ``--frame``.
     settings : ApplySettings
 
     Returns
