@@ -14,7 +14,19 @@ import numpy as np
 from convcli.choices import VALUE_MAPPINGS, ValueMapping
 from convcli.errors import OutputError
 
-__all__ = ["VALUE_MAPPINGS", "MappingReport", "ValueMapping", "map_values", "to_pixels"]
+__all__ = [
+    "AUTO_PERCENTILE",
+    "VALUE_MAPPINGS",
+    "MappingReport",
+    "ValueMapping",
+    "map_values",
+    "response_top",
+    "robust_scale",
+    "to_pixels",
+]
+
+AUTO_PERCENTILE = 99.5
+"""``auto`` maps this percentile of ``|response|`` of a zero-sum kernel to full intensity."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,12 @@ class MappingReport:
         How many values fell outside ``[0, max_value]`` and were clipped.
     clipped_share : float
         ``clipped`` as a share of all values, 0..1.
+    scale, bias : float
+        The response was ``x * scale + bias`` before the mapping ran (``--scale``,
+        ``--bias``, or the gain ``auto`` chose): ``--map MAPPING --scale S --bias B``
+        reproduces it.
+    reason : str
+        Why ``auto`` chose this mapping and scale ("" for a mapping given by name).
     """
 
     mapping: str
@@ -38,6 +56,9 @@ class MappingReport:
     max: float
     clipped: int
     clipped_share: float
+    scale: float = 1.0
+    bias: float = 0.0
+    reason: str = ""
 
 
 def map_values(
@@ -46,6 +67,8 @@ def map_values(
     *,
     max_value: float,
     kernel_sum: float | None,
+    scale: float | None = None,
+    bias: float = 0.0,
 ) -> tuple[np.ndarray, MappingReport]:
     """Map a feature map to ``[0, max_value]`` and report what happened.
 
@@ -58,13 +81,19 @@ def map_values(
         ``normalize``: min-max to the full range (a constant map gives zeros).
         ``offset``: ``x + max_value / 2`` then clip (mid-grey is zero).
         ``raw``: unchanged (only float outputs can hold it).
-        ``auto``: ``abs`` when ``kernel_sum`` is 0 (edge detectors; a kernel's sum is 0 when
-        :func:`convcli.kernels.is_zero_sum` says so), else ``clip``;
-        ``clip`` when ``kernel_sum`` is None.
+        ``auto``: ``clip`` for kernels whose sum is not 0 (and when ``kernel_sum`` is
+        None); for zero-sum kernels (edge detectors; a kernel's sum is 0 when
+        :func:`convcli.kernels.is_zero_sum` says so) ``abs`` with a gain that maps the
+        :data:`AUTO_PERCENTILE` percentile of ``|x|`` to ``max_value``
+        (:func:`robust_scale`), unless ``scale`` is given.
     max_value : float
         The value of full intensity on the output scale (255.0, 65535.0, 1.0).
     kernel_sum : float or None
         Sum of the kernel's weights, used by ``auto``.
+    scale, bias : float, optional
+        ``x * scale + bias`` before the mapping, as ImageMagick's ``convolve:scale`` and
+        bias, libvips' scale/offset and OpenCV's scale/delta do. The range reported is
+        the response's before them.
 
     Returns
     -------
@@ -76,32 +105,76 @@ def map_values(
     Examples
     --------
     >>> import numpy as np
-    >>> out, report = map_values(np.array([-10.0, 5.0, 300.0]), "auto",
+    >>> out, report = map_values(np.array([-10.0, 5.0, 300.0]), "abs",
     ...                          max_value=255.0, kernel_sum=0.0)
-    >>> out.tolist(), report.mapping, report.clipped
-    ([10.0, 5.0, 255.0], 'abs', 1)
+    >>> out.tolist(), report.mapping, report.clipped, report.scale
+    ([10.0, 5.0, 255.0], 'abs', 1, 1.0)
+    >>> out, report = map_values(np.array([-10.0, 5.0, 30.0]), "auto", max_value=255.0,
+    ...                          kernel_sum=0.0)
+    >>> report.mapping, round(report.scale, 4), report.reason
+    ('abs', 8.557, 'auto: kernel sums to 0; p99.5 of |response| → white')
     """
-    resolved = _resolve_mapping(mapping, kernel_sum)
+    resolved, reason = _resolve_mapping(mapping, kernel_sum, scale is None)
     values = _as_float(fmap)
-    low, high = _range(values)
+    response_range = low, high = _range(values)
+    if reason == "auto: kernel sums to 0":
+        scale = robust_scale(values, max_value)
+        reason = f"{reason}; p{AUTO_PERCENTILE:g} of |response| → white"
+    gain = 1.0 if scale is None else float(scale)
+    if gain != 1.0 or bias:
+        values = values * values.dtype.type(gain) + values.dtype.type(bias)
+        low, high = low * gain + bias, high * gain + bias
+        low, high = min(low, high), max(low, high)
     if resolved == "clip" and 0 <= low and high <= max_value:
         mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
     else:
         mapped, clipped = _MAPPERS[resolved](values, float(max_value), low, high)
     share = clipped / values.size if values.size else 0.0
-    return mapped, MappingReport(resolved, low, high, clipped, share)
+    report = MappingReport(resolved, *response_range, clipped, share, gain, bias, reason)
+    return mapped, report
 
 
-def _resolve_mapping(mapping: str, kernel_sum: float | None) -> str:
-    """Resolve ``auto`` and check the name."""
+def robust_scale(values: np.ndarray, max_value: float) -> float:
+    """The gain that maps :func:`response_top` of ``values`` to ``max_value`` (1 if it is 0).
+
+    Examples
+    --------
+    >>> round(robust_scale(np.array([0.0, -1.0, 2.0, 4.0]), 255.0), 3)  # p99.5 is 3.97
+    64.232
+    """
+    top = response_top(values)
+    return max_value / top if top > 0 else 1.0
+
+
+def response_top(values: np.ndarray) -> float:
+    """The :data:`AUTO_PERCENTILE` percentile of ``|values|``: where a robust scale ends.
+
+    A map whose percentile is 0 (mostly flat) gives its largest ``|value|``; a map of
+    zeros, or one without finite values, gives 0. NaN and infinities are left out.
+
+    Examples
+    --------
+    >>> round(response_top(np.array([0.0, 0.0, 0.0, -8.0])), 3), response_top(np.zeros(3))
+    (7.88, 0.0)
+    """
+    magnitude = np.abs(np.asarray(values, dtype=np.float32)).ravel()
+    if not np.isfinite(magnitude.sum()):
+        magnitude = magnitude[np.isfinite(magnitude)]
+    if magnitude.size == 0:
+        return 0.0
+    return float(np.percentile(magnitude, AUTO_PERCENTILE)) or float(magnitude.max())
+
+
+def _resolve_mapping(mapping: str, kernel_sum: float | None, free_scale: bool) -> tuple[str, str]:
+    """Resolve ``auto`` and check the name; returns the mapping and why auto chose it."""
     if mapping not in VALUE_MAPPINGS:
         msg = f"value mapping {mapping!r} is not one of {', '.join(VALUE_MAPPINGS)}"
         raise ValueError(msg)
     if mapping != "auto":
-        return mapping
+        return mapping, ""
     if kernel_sum == 0.0:
-        return "abs"
-    return "clip"
+        return "abs", "auto: kernel sums to 0" if free_scale else "auto: kernel sums to 0, --scale"
+    return "clip", "auto"
 
 
 def _as_float(fmap: np.ndarray) -> np.ndarray:
@@ -117,6 +190,10 @@ def _range(values: np.ndarray) -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
+_CLIP_SLACK = 1e-5
+"""Values this share of ``max_value`` beyond either end are not counted as clipped."""
+
+
 def _clip(
     values: np.ndarray, max_value: float, low: float, high: float, *, in_place: bool = False
 ) -> tuple[np.ndarray, int]:
@@ -126,8 +203,9 @@ def _clip(
     is not counted, saving a pass over the array.
     """
     top = values.dtype.type(max_value)
-    below = 0 if low >= 0 else int(np.count_nonzero(values < 0))
-    above = 0 if high <= max_value else int(np.count_nonzero(values > top))
+    slack = max_value * _CLIP_SLACK  # float rounding past the ends is not clipping
+    below = 0 if low >= -slack else int(np.count_nonzero(values < -slack))
+    above = 0 if high <= max_value + slack else int(np.count_nonzero(values > top + slack))
     out = values if in_place else np.empty_like(values)
     return np.clip(values, values.dtype.type(0), top, out=out), below + above
 

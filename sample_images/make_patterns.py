@@ -54,6 +54,15 @@ def gradient16(size: int = SIZE) -> np.ndarray:
     return np.tile(ramp, (size, 1))
 
 
+def red_disc(size: int = SIZE) -> np.ndarray:
+    """An opaque red disc (radius 20) on transparent black: RGBA, for alpha-weighted filtering."""
+    rows, cols = np.indices((size, size))
+    disc = (rows - size // 2) ** 2 + (cols - size // 2) ** 2 < 20**2
+    rgba = np.zeros((size, size, 4), dtype=np.uint8)
+    rgba[disc] = (255, 0, 0, 255)
+    return rgba
+
+
 def grid() -> np.ndarray:
     """A 7x7 integer matrix with a diagonal edge, small enough to follow by hand."""
     rows, cols = np.indices((7, 7))
@@ -67,6 +76,7 @@ PATTERNS: dict[str, Callable[[], np.ndarray]] = {
     "impulse.png": impulse,
     "gradient.png": gradient,
     "gradient16.png": gradient16,
+    "red_disc.png": red_disc,
 }
 
 

@@ -37,19 +37,16 @@ from convcli.batch import (
     run_jobs,
     worker_threads,
 )
-from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
+from convcli.choices import COMBINE_MODES
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
+from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.cli.recording import check_records, record_option
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
-
-MAPPING_HELP = (
-    "Feature map -> pixels: auto (abs for kernels summing to 0, else clip), clip, abs, "
-    "normalize (min-max to full range), offset (mid-grey is zero), raw (.tif/.npy only)."
-)
 
 
 @click.command("apply")
@@ -74,10 +71,11 @@ MAPPING_HELP = (
 @geometry_options
 @click.option(
     "--color",
-    type=click.Choice(["keep", "gray"]),
+    type=click.Choice(["keep", "gray", "luma"]),
     default="keep",
     show_default=True,
-    help="keep: filter every channel; gray: BT.601 luma first.",
+    help="keep: filter every channel; gray: BT.601 luma first; luma: filter the luma, "
+    "keep the chroma (YCbCr).",
 )
 @click.option(
     "--alpha",
@@ -85,16 +83,11 @@ MAPPING_HELP = (
     type=click.Choice(["keep", "filter", "drop"]),
     default="keep",
     show_default=True,
-    help="Alpha kept (on the output grid), filtered like a channel, or dropped.",
+    help="Colour is filtered alpha-weighted (premultiplied); alpha is kept (on the output "
+    "grid), filtered like a channel, or dropped (with the weighting).",
 )
-@click.option(
-    "--map",
-    "mapping",
-    type=click.Choice(VALUE_MAPPINGS),
-    default="auto",
-    show_default=True,
-    help=MAPPING_HELP,
-)
+@value_options
+@file_options
 @click.option(
     "--depth",
     type=click.Choice(["8", "16"]),
@@ -189,13 +182,15 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
 
 def _settings(kw: dict[str, Any]) -> ApplySettings:
     try:
-        plan = build_plan(kw["kernels"], combine=kw["combine"], chain=kw["chain"])
+        kernels = [normalized(k) for k in kw["kernels"]] if kw["normalize"] else kw["kernels"]
+        plan = build_plan(kernels, combine=kw["combine"], chain=kw["chain"])
     except ConvcliError as exc:
         raise click.UsageError(str(exc)) from None
     options = options_from(kw)
     depth = None if kw["depth"] is None else int(kw["depth"])
     return ApplySettings(plan, options, kw["color"], kw["alpha_mode"], kw["mapping"], depth,
-                         kw["max_pixels"], kw["record"])  # fmt: skip
+                         kw["max_pixels"], kw["record"], kw["scale"], kw["bias"],
+                         save_options(kw), kw["strip"], kw["frame"])  # fmt: skip
 
 
 def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]:
@@ -240,6 +235,7 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     if kw["mapping"] == "raw" and (bad := _lacking(formats, 32)):
         msg = f"--map raw keeps float values: write .tif or .npy, not {bad}"
         raise click.UsageError(msg)
+    check_encoding(formats, kw)
     to_stdout = any(out == "-" for job in jobs for out in job.outputs)
     if to_stdout and not kw["dry_run"] and sys.stdout.isatty():
         msg = "refusing to write image data to a terminal; use -o FILE"
@@ -322,10 +318,17 @@ class _Report:
 
     def error(self, line: str) -> None:
         """One ``convcli: error: ...`` line on stderr."""
+        self._say(f"convcli: error: {line}")
+
+    def warning(self, line: str) -> None:
+        """One ``convcli: warning: ...`` line on stderr."""
+        self._say(f"convcli: warning: {line}")
+
+    def _say(self, line: str) -> None:
         if self._progress is not None:
-            self.console.print(f"convcli: error: {line}", markup=False, soft_wrap=True)
+            self.console.print(line, markup=False, soft_wrap=True)
         else:
-            click.echo(f"convcli: error: {line}", err=True)
+            click.echo(line, err=True)
 
     def missing(self, lines: Sequence[tuple[str, str]]) -> None:
         """JSON records for inputs that do not exist (their error line is already out)."""
@@ -359,6 +362,9 @@ class _Report:
             click.echo(json.dumps(outcome.result.record()))
         if not self.quiet:
             self._summary(outcome.result)
+            for m in outcome.result.maps:
+                for warning in m.warnings:
+                    self.warning(f"{outcome.result.input}: {m.output}: {warning}")
 
     def _summary(self, result: ImageResult) -> None:
         if self.batch:

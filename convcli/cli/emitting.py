@@ -75,6 +75,7 @@ def command_line(command: str, source: str, specs: tuple[Kernel | KernelBank, ..
         if value is not None and value != default:
             words += [flag, value]
     words += ["--chain"] * bool(kw.get("chain")) + ["--flip"] * bool(kw["flip"])
+    words += ["--normalize"] * bool(kw.get("normalize"))
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -114,6 +115,9 @@ def emit_for_apply(kw: dict[str, Any], plan: FilterPlan) -> None:
             f"--emit writes a program for one input file (its size sets the pads); "
             f"got {len(expansion.files)} inputs"
         )
+        raise click.UsageError(msg)
+    if kw["color"] == "luma":
+        msg = "--emit writes programs for --color keep or gray, not luma"
         raise click.UsageError(msg)
     source = str(expansion.files[0].path)
     loaded = read_image(source, color=kw["color"], max_pixels=kw["max_pixels"])

@@ -33,6 +33,8 @@ class Format:
         Whether it holds 16 bits per sample for colour and alpha, not for gray only.
     float_colour : bool
         Whether it holds float samples for colour, not for gray only.
+    frames : bool
+        Whether it holds several frames (animations, pages).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Format:
     alpha: bool
     deep_colour: bool = False
     float_colour: bool = False
+    frames: bool = False
 
     @property
     def extension(self) -> str:
@@ -54,8 +57,10 @@ FORMATS: dict[str, Format] = {
     for f in (
         Format("png", "PNG", (".png",), (8, 16), alpha=True, deep_colour=True),
         Format("jpeg", "JPEG", (".jpg", ".jpeg"), (8,), alpha=False),
-        Format("tiff", "TIFF", (".tif", ".tiff"), (8, 16, 32), alpha=True),
-        Format("webp", "WEBP", (".webp",), (8,), alpha=True),
+        Format("tiff", "TIFF", (".tif", ".tiff"), (8, 16, 32), alpha=True, frames=True),
+        Format("webp", "WEBP", (".webp",), (8,), alpha=True, frames=True),
+        # 256 colours per frame and 1-bit transparency; Pillow picks each frame's palette
+        Format("gif", "GIF", (".gif",), (8,), alpha=True, frames=True),
         # Pillow reads 32-bit BMPs back as RGB, so BMP keeps no alpha
         Format("bmp", "BMP", (".bmp",), (8,), alpha=False),
         Format("npy", None, (".npy",), (8, 16, 32), alpha=False, deep_colour=True,

@@ -18,7 +18,10 @@ Pillow mode             what comes out
 ``I;16`` (any order)    gray, 16-bit (``max_value`` 65535)
 ``I`` (32-bit int)      gray, 16-bit when every value is in 0..65535; otherwise float
                         (``bit_depth`` 32) with ``max_value`` the largest absolute value
-``F`` (32-bit float)    gray, float (``bit_depth`` 32, ``max_value`` 1.0)
+``F`` (32-bit float)    gray, float (``bit_depth`` 32); ``max_value`` 1, 255 or 65535,
+                        the first that holds every value, else the largest ``|value|``
+``.npy`` file           its array: ``(H, W)``, ``(H, W, 3)``, alpha last in
+                        ``(H, W, 2|4)``; uint8 8-bit, uint16 16-bit, others float
 ======================  =============================================================
 
 ``color="gray"`` turns colour into ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``,
@@ -31,15 +34,18 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convcli.errors import ImageError, reason
+from convcli.io.arrays import float_white_level, npy_pixels, open_npy
+from convcli.io.meta import ImageMeta, read_meta
+from convcli.io.png16 import orient, png16_planes
 
 ColorMode = Literal["keep", "gray"]
 
@@ -72,6 +78,12 @@ class LoadedImage:
         The Pillow format name (``"PNG"``, ``"JPEG"`` ...).
     color : {"gray", "rgb"}
         What ``pixels`` holds.
+    frames : int
+        Frames or pages in the file.
+    frame : int
+        The frame ``pixels`` holds, counted from 0.
+    meta : ImageMeta
+        ICC profile, EXIF (orientation reset to 1) and DPI, for outputs to keep.
     """
 
     pixels: np.ndarray
@@ -82,6 +94,9 @@ class LoadedImage:
     source: str
     format: str | None
     color: Literal["gray", "rgb"]
+    frames: int = 1
+    frame: int = 0
+    meta: ImageMeta = field(default_factory=ImageMeta)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -165,6 +180,7 @@ def read_image(
     *,
     color: ColorMode = "keep",
     max_pixels: int | None = None,
+    frame: int = 0,
 ) -> LoadedImage:
     """Read an image file (or its bytes) into float32 arrays on its native scale.
 
@@ -177,6 +193,8 @@ def read_image(
     max_pixels : int, optional
         Largest width x height accepted (default 89,478,485, Pillow's default);
         a guard against decompression bombs.
+    frame : int
+        The frame (or page) of an animated or multi-page file to read, from 0.
 
     Returns
     -------
@@ -186,7 +204,8 @@ def read_image(
     Raises
     ------
     ImageError
-        Missing, unreadable, corrupt or too large (``--max-pixels``) files.
+        Missing, unreadable, corrupt or too large (``--max-pixels``) files; a frame
+        the file does not have.
 
     Examples
     --------
@@ -202,13 +221,44 @@ def read_image(
         msg = f"color must be 'keep' or 'gray', got {color!r}"
         raise ValueError(msg)
     name = _source_name(source)
-    with _open(source) as im:
-        _check_pixels(name, im.size, max_pixels)
-        rawmode = _png16_rawmode(im)
-        loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
+    if not isinstance(source, bytes | bytearray) and str(source).lower().endswith(".npy"):
+        if frame:
+            msg = f"{name}: has no frame {frame}; a .npy image has one frame, 0"
+            raise ImageError(msg)
+        loaded = _read_npy(source, name, max_pixels)
+    else:
+        loaded = _read_pillow(source, name, max_pixels, frame)
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded
+
+
+def _read_npy(source: str | os.PathLike[str], name: str, max_pixels: int | None) -> LoadedImage:
+    """A ``.npy`` image: its values as they are (see :mod:`convcli.io.arrays`)."""
+    array = open_npy(source)
+    _check_pixels(name, (int(array.shape[1]), int(array.shape[0])), max_pixels)
+    pixels, alpha, white, depth = npy_pixels(array, name)
+    color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
+    return LoadedImage(pixels, alpha, white, depth, f"npy {array.dtype}", name, "NPY", color)
+
+
+def _read_pillow(
+    source: str | os.PathLike[str] | bytes, name: str, max_pixels: int | None, frame: int
+) -> LoadedImage:
+    """One frame of an image Pillow reads, with the frame count and the metadata."""
+    with _open(source) as im:
+        frames = int(getattr(im, "n_frames", 1))
+        if not 0 <= frame < frames:
+            msg = f"{name}: has no frame {frame}; its frames are 0..{frames - 1}"
+            raise ImageError(msg)
+        with _decoding(name):
+            im.seek(frame)
+        _check_pixels(name, im.size, max_pixels)
+        rawmode = _png16_rawmode(im) if frame == 0 else None
+        loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
+        with _decoding(name):
+            meta = read_meta(im, loaded.color)
+        return replace(loaded, frames=frames, frame=frame, meta=meta)
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:
@@ -237,54 +287,12 @@ def _decode_png16(
     """Read a 16-bit colour/LA PNG at full precision, EXIF orientation applied."""
     name = _source_name(source)
     with _decoding(name):
-        planes, orientation = _png16_planes(source, rawmode)
-    planes = _orient(planes, orientation)
+        planes, orientation = png16_planes(source, rawmode)
+    planes = orient(planes, orientation)
     pixels = planes[..., 0] if rawmode == "LA;16B" else planes[..., :3]
     alpha = None if rawmode == "RGB;16B" else planes[..., -1]
     color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
     return LoadedImage(pixels, alpha, 65535.0, 16, im.mode, name, im.format, color)
-
-
-def _png16_planes(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
-    """All bands as float32 (H, W, bands) 0..65535, and the EXIF orientation.
-
-    Pillow's PNG decoder keeps only the high byte of 16-bit colour samples. Decoding
-    the same data a second time with the little-endian raw mode yields the low bytes
-    (16-bit LA lacks that raw mode; Pillow opens it as RGBA, so plain ``RGBA`` reads
-    the four bytes of a pixel as they are).
-    """
-    if rawmode == "LA;16B":
-        data, orientation = _load_with(source, "RGBA")
-        data = data.astype(np.uint16)
-        planes = np.dstack([data[..., 0] << 8 | data[..., 1], data[..., 2] << 8 | data[..., 3]])
-        return planes.astype(np.float32), orientation
-    high, orientation = _load_with(source, rawmode)
-    low, _ = _load_with(source, rawmode.replace(";16B", ";16L"))
-    return (high.astype(np.uint16) << 8 | low).astype(np.float32), orientation
-
-
-def _load_with(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
-    """Decode a PNG with another raw mode; also return its EXIF orientation."""
-    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    with Image.open(fp) as im:
-        im.tile = [im.tile[0]._replace(args=rawmode)]
-        im.load()
-        return np.asarray(im), int(im.getexif().get(0x0112, 1) or 1)
-
-
-def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as exif_transpose does."""
-    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.swapaxes(0, 1),
-        6: lambda a: np.rot90(a, -1),
-        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
-        8: lambda a: np.rot90(a, 1),
-    }
-    op = ops.get(orientation)
-    return array if op is None else np.ascontiguousarray(op(array))
 
 
 def _target_mode(im: Image.Image) -> str:
@@ -330,7 +338,8 @@ def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float, i
     if target == "I":
         return _int32_arrays(np.asarray(im))
     if target == "F":
-        return np.asarray(im, dtype=np.float32), None, 1.0, 32
+        values = np.asarray(im, dtype=np.float32)
+        return values, None, float_white_level(values), 32
     converted = im if im.mode == target else im.convert(target)
     array = np.asarray(converted).astype(np.float32)
     if target == "LA":

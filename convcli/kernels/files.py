@@ -29,7 +29,7 @@ def is_zero_sum(weights: np.ndarray) -> bool:
     return abs(float(weights.sum())) <= ZERO_SUM_TOLERANCE * scale
 
 
-def _number(token: str, where: str) -> float:
+def parse_number(token: str, where: str) -> float:
     """One value of a matrix, finite."""
     try:
         value = float(token)
@@ -85,7 +85,9 @@ def parse_matrix_text(text: str, source: str) -> np.ndarray:
         if not tokens:
             msg = f"{source}: row {number} is empty; expected {_ROW_HINT}"
             raise KernelError(msg)
-        rows.append([_number(t, f"{source}: row {number}, value {i}") for i, t in _enum(tokens)])
+        rows.append(
+            [parse_number(t, f"{source}: row {number}, value {i}") for i, t in _enum(tokens)]
+        )
     return check_rows(rows, source)
 
 
@@ -145,7 +147,9 @@ def _show(value: object) -> str:
 def read_text_file(path: Path, label: str) -> np.ndarray:
     """Read a ``.txt``/``.csv`` matrix: one row a line, ``#`` comments, blank lines skipped."""
     lines = content_lines(read_text(path, label))
-    rows = [[_number(t, f"{label}: line {n}, value {i}") for i, t in _enum(tk)] for n, tk in lines]
+    rows = [
+        [parse_number(t, f"{label}: line {n}, value {i}") for i, t in _enum(tk)] for n, tk in lines
+    ]
     return _check_lines(rows, label, [number for number, _ in lines])
 
 
@@ -253,7 +257,9 @@ def read_mat_file(path: Path, label: str) -> tuple[np.ndarray, float]:
     if len(body) != height:
         msg = f"{label}: the header says {height} rows but {len(body)} follow"
         raise KernelError(msg)
-    rows = [[_number(t, f"{label}: line {n}, value {i}") for i, t in _enum(tk)] for n, tk in body]
+    rows = [
+        [parse_number(t, f"{label}: line {n}, value {i}") for i, t in _enum(tk)] for n, tk in body
+    ]
     for (number, _), row in zip(body, rows, strict=True):
         if len(row) != width:
             msg = (
@@ -273,7 +279,7 @@ def _mat_header(line: tuple[int, list[str]], label: str) -> tuple[int, int, floa
             "expected the header 'width height [scale [offset]]'"
         )
         raise KernelError(msg)
-    values = [_number(t, f"{label}: line {number}, value {i}") for i, t in _enum(tokens)]
+    values = [parse_number(t, f"{label}: line {number}, value {i}") for i, t in _enum(tokens)]
     width, height = values[0], values[1]
     if width != int(width) or height != int(height) or width < 1 or height < 1:
         msg = (

@@ -308,3 +308,31 @@ def inline_kernel(weights: np.ndarray, text: str) -> Kernel:
     """The :class:`Kernel` of an inline matrix ``text`` with these ``weights``."""
     return Kernel(name="inline", weights=weights, description="inline matrix",
                   kind=infer_kind(weights), source=inline_label(text))  # fmt: skip
+
+
+def normalized(spec: Kernel | KernelBank) -> Kernel | KernelBank:
+    """``spec`` with every kernel divided by its sum (``--normalize``), so flat areas keep
+    their brightness.
+
+    Raises
+    ------
+    KernelError
+        For a kernel whose weights sum to 0 (an edge detector has no sum to divide by).
+
+    Examples
+    --------
+    >>> k = Kernel("k", np.array([[1.0, 2.0, 1.0]]))
+    >>> normalized(k).weights.tolist()
+    [[0.25, 0.5, 0.25]]
+    """
+    if isinstance(spec, KernelBank):
+        kernels = tuple(normalized(k) for k in spec.kernels)
+        return replace(spec, kernels=kernels)  # type: ignore[arg-type]
+    if spec.sum == 0.0:
+        label = spec.source if spec.name == "inline" else f"kernel {spec.name!r}"
+        msg = (
+            f"{label}: the weights sum to 0, so --normalize cannot divide by their sum; "
+            "use --scale or --map instead"
+        )
+        raise KernelError(msg)
+    return replace(spec, weights=spec.weights / spec.sum)

@@ -6,6 +6,8 @@
 - an inline matrix, rows split by ``;`` and values by spaces or commas
   (``"0 -1 0; -1 5 -1; 0 -1 0"``, ``-1,0,1``) or a JSON nested list (``[[1, 0], [0, -1]]``);
   a leading ``=`` is ignored, so ``-k=-1,0,1`` works with click's short options;
+- an inline matrix followed by ``| DIVISOR``: the weights divided by it
+  (``"1 2 1; 2 4 2; 1 2 1 | 16"``), as the scale of a libvips ``.mat`` file;
 - a file: ``.toml`` (this library's format), ``.txt``/``.csv`` (one row a line, ``#``
   comments), ``.npy``, or a libvips ``.mat`` (header ``width height [scale [offset]]``).
 
@@ -21,6 +23,8 @@ Examples
 (7, 7)
 >>> parse_kernel_spec("=-1,0,1").weights.tolist()
 [[-1.0, 0.0, 1.0]]
+>>> parse_kernel_spec("1 2 1 | 4").weights.tolist()
+[[0.25, 0.5, 0.25]]
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ def parse_kernel_spec(spec: str) -> Kernel | KernelBank:
     if not text:
         msg = "the kernel spec is empty; expected a name, NAME:ARGS, a matrix or a file"
         raise KernelError(msg)
+    if "|" in text:
+        return _divided(text)
     if text.startswith("["):
         return inline_kernel(files.parse_json_matrix(text, inline_label(text)), text)
     if _looks_like_path(text):
@@ -75,6 +81,21 @@ def parse_kernel_spec(spec: str) -> Kernel | KernelBank:
     if looks_inline(text):
         return inline_kernel(files.parse_matrix_text(text, inline_label(text)), text)
     return _named(text)
+
+
+def _divided(text: str) -> Kernel:
+    """``MATRIX | DIVISOR``: an inline matrix divided by a number."""
+    matrix, _, divisor = (part.strip() for part in text.rpartition("|"))
+    label = inline_label(text)
+    if not matrix or not (matrix.startswith("[") or looks_inline(matrix)) or "|" in matrix:
+        msg = f'{label}: `| DIVISOR` follows an inline matrix, as in "1 2 1; 2 4 2; 1 2 1 | 16"'
+        raise KernelError(msg)
+    value = files.parse_number(divisor, f"{label}: the divisor")
+    if value == 0:
+        msg = f"{label}: the divisor is 0; expected a non-zero number"
+        raise KernelError(msg)
+    parse = files.parse_json_matrix if matrix.startswith("[") else files.parse_matrix_text
+    return inline_kernel(parse(matrix, label) / value, text)
 
 
 def _looks_like_path(text: str) -> bool:

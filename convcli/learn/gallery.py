@@ -3,10 +3,10 @@
 Each tile is the (downscaled, gray) image filtered with ``apply``'s defaults (``same``
 padding, ``reflect``), labelled with the kernel's name and the value range shown.
 Feature maps of zero-sum kernels (edge detectors) are signed: they use a diverging colour
-map, blue negative, white zero, red positive, scaled per tile to ``±`` the 99th
-percentile of ``|response|``. The others are grey levels: clipped to 0..255 for kernels
-summing to 1 (as ``apply`` does), else scaled to their 99th percentile. A legend at the
-bottom explains both.
+map, blue negative, white zero, red positive, scaled per tile to ``±`` the robust top of
+``|response|`` that ``apply``'s ``auto`` uses (:func:`convcli.values.response_top`). The
+others are grey levels mapped exactly as ``apply --map auto`` maps them
+(:func:`convcli.values.map_values`). A legend at the bottom explains both.
 
 Sizes are ``(height, width)``, as NumPy's shapes are; boxes are Pillow's
 ``(left, top, right, bottom)``.
@@ -25,9 +25,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from convcli.errors import KernelError, OutputError
-from convcli.io import LUMA_WEIGHTS, atomic_write, format_for_path
+from convcli.io import atomic_write, format_for_path, luma
 from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline import apply_plan, build_plan
+from convcli.values import map_values, response_top, to_pixels
 
 Spec = Kernel | KernelBank
 Box = tuple[int, int, int, int]
@@ -133,13 +134,6 @@ def thumbnail(pixels: np.ndarray, max_value: float, size: int) -> np.ndarray:
     return np.asarray(image.resize(new, Image.Resampling.LANCZOS), dtype=np.float64)
 
 
-def luma(pixels: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma of an RGB array; gray arrays are returned as they are."""
-    if pixels.ndim == 2:
-        return pixels
-    return pixels[..., :3] @ np.array(LUMA_WEIGHTS)
-
-
 def diverging(values: np.ndarray, scale: float) -> np.ndarray:
     """Map values in ``[-scale, scale]`` to RGB: blue, white at zero, red (clipped).
 
@@ -157,29 +151,23 @@ def diverging(values: np.ndarray, scale: float) -> np.ndarray:
 def _is_signed(values: np.ndarray, kernel_sum: float | None, single: bool) -> bool:
     """Zero-sum kernels (edge detectors) give signed maps worth a diverging colour map.
 
-    A bank's combined map (magnitude, max, ...) counts only if it has negative values.
+    A kernel's sum is exactly 0 when :func:`convcli.kernels.is_zero_sum` says so. A bank's
+    combined map (magnitude, max, ...) counts only if it has negative values.
     """
-    top = float(np.max(np.abs(values))) or 1.0
-    zero_sum = kernel_sum is not None and abs(kernel_sum) < 1e-6
-    return zero_sum and (single or float(values.min()) < -1e-6 * top)
+    return kernel_sum == 0.0 and (single or float(values.min()) < 0)
 
 
 def _render_map(spec: Spec, values: np.ndarray, kernel_sum: float | None) -> _Rendered:
     """Turn one feature map into a picture and its colour scale."""
     name, label = spec.name, _spec_label(spec)
     if _is_signed(values, kernel_sum, isinstance(spec, Kernel)):
-        scale = _p99(np.abs(values)) or float(np.max(np.abs(values)))
+        scale = response_top(values)
         picture = Image.fromarray(diverging(values, scale))
         return _Rendered(name, label, picture, True, -scale, scale)
-    # Brightness-keeping kernels are clipped to 0..255 as `apply` does; others are scaled.
-    keeps = kernel_sum is not None and abs(kernel_sum - 1.0) < 1e-6
-    high = 255.0 if keeps or float(values.max()) <= 255.0 * 1.05 else _p99(values)
-    grey = np.round(np.clip(values / (high or 1.0), 0, 1) * 255).astype(np.uint8)
+    mapped, report = map_values(values, "auto", max_value=255.0, kernel_sum=kernel_sum)
+    grey = to_pixels(np.nan_to_num(mapped), 8)
+    high = 255.0 / report.scale  # the response shown as white
     return _Rendered(name, label, Image.fromarray(grey).convert("RGB"), False, 0.0, high)
-
-
-def _p99(values: np.ndarray) -> float:
-    return float(np.percentile(values, 99))
 
 
 def _spec_label(spec: Spec) -> str:
@@ -248,7 +236,7 @@ def build_gallery(
         msg = "gallery needs at least one kernel; got none"
         raise KernelError(msg)
     thumb = thumbnail(pixels, max_value, tile_size)
-    gray = luma(thumb)
+    gray = thumb if thumb.ndim == 2 else luma(thumb).astype(np.float64)
     original = Image.fromarray(np.round(thumb).astype(np.uint8)).convert("RGB")
     rendered = [_Rendered("original", "original", original, False, 0.0, 255.0)]
     rendered += [_render_map(s, *filter_tile(gray, s)) for s in specs]

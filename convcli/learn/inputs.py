@@ -17,7 +17,8 @@ import numpy as np
 
 from convcli.errors import ImageError
 from convcli.io import read_header, read_image
-from convcli.kernels.files import NPY_MAGIC, NPY_NO_HEADER, content_lines
+from convcli.io.arrays import open_npy
+from convcli.kernels.files import content_lines
 from convcli.learn.shapes import parse_size
 
 InputKind = Literal["text", "npy", "image"]
@@ -146,26 +147,9 @@ def _is_number(word: str) -> bool:
     return True
 
 
-def _open_npy(path: Path) -> np.ndarray:
-    """The array of a ``.npy`` file, memory-mapped (no pickles)."""
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(len(NPY_MAGIC))
-        if magic != NPY_MAGIC:
-            msg = f"{path}: cannot read as .npy: {NPY_NO_HEADER}"
-            raise ImageError(msg)
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        text = str(exc).strip()
-        objects = "pickle" in text or "Python objects" in text
-        reason = "it holds Python objects; expected an array of numbers" if objects else text
-        msg = f"{path}: cannot read as .npy: {reason}"
-        raise ImageError(msg) from None
-
-
 def _load_npy(path: Path) -> np.ndarray:
     """A ``.npy``'s 2-D array of finite numbers, as float64."""
-    array = _open_npy(path)
+    array = open_npy(path)
     if array.ndim != 2 or array.dtype.kind not in "biuf":
         msg = f"{path}: expected a 2-D array of numbers; got shape {array.shape} ({array.dtype})"
         raise ImageError(msg)
@@ -199,7 +183,7 @@ def input_shape(source: str | Path) -> tuple[int, int, int]:
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix == ".npy" and path.is_file():
-        shape = tuple(int(n) for n in _open_npy(path).shape)
+        shape = tuple(int(n) for n in open_npy(path).shape)
         if len(shape) in (2, 3) and min(shape) > 0:
             return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
         msg = f"{path}: expected a non-empty 2-D or 3-D array; got shape {shape}"

@@ -1,10 +1,17 @@
 """Arrays through a plan: pixels (and alpha) in, float feature maps out.
 
-Every colour channel is filtered separately (depthwise). Alpha is kept as it was,
-sampled on the output grid (``keep``), filtered like a colour channel (``filter``), or
-dropped. A kernel's ``anchor`` places an even (or off-centre) kernel under
-``padding="same"``: the anchor tap sits over the output pixel. A kernel's ``offset`` is
-added to its response (as Pillow's ``ImageFilter.Kernel`` does).
+Every colour channel is filtered separately (depthwise). With alpha, colour is filtered
+alpha-weighted (premultiplied): fully transparent pixels contribute nothing. For a kernel
+whose sum is not 0 (smoothing, sharpening) the result is un-premultiplied after, so a red
+disc stays red up to its edge; for a zero-sum kernel (an edge detector) the response is
+that of the image composited over black, since a difference has no colour to recover.
+Alpha itself is kept as it was, sampled on the output grid (``keep``), filtered like a
+colour channel (``filter``), or dropped with the weighting (``drop``); a plan with a
+kernel offset is filtered without the weighting (the offset is not a colour).
+
+A kernel's ``anchor`` places an even (or off-centre) kernel under ``padding="same"``: the
+anchor tap sits over the output pixel. A kernel's ``offset`` is added to its response (as
+Pillow's ``ImageFilter.Kernel`` does).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import numpy as np
 
 from convcli.engine import convolve
 from convcli.geometry import Geometry, PaddingSpec, Pair, anchor_tap, anchored_padding
-from convcli.kernels import Kernel
+from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec, combine_maps, combined_sum
 
 AlphaMode = Literal["keep", "filter", "drop"]
@@ -152,6 +159,7 @@ def apply_plan(
     *,
     alpha: np.ndarray | None = None,
     alpha_mode: AlphaMode = "keep",
+    alpha_max: float = 255.0,
 ) -> list[FeatureMap]:
     """Filter an image array with a plan; return its feature map(s).
 
@@ -163,10 +171,13 @@ def apply_plan(
     options : ConvOptions, optional
         Engine options; ``apply``'s defaults (``same``, ``reflect``) when omitted.
     alpha : numpy.ndarray, optional
-        ``(H, W)``.
+        ``(H, W)``, on the scale ``0..alpha_max``.
     alpha_mode : {"keep", "filter", "drop"}
-        ``keep``: alpha sampled on the output grid; ``filter``: filtered like a colour
-        channel; ``drop``: no alpha out.
+        ``keep``: colour filtered alpha-weighted, alpha sampled on the output grid;
+        ``filter``: the same colour, alpha filtered like a colour channel; ``drop``: no
+        weighting and no alpha out (colour under transparent pixels counts as it is).
+    alpha_max : float
+        The alpha of an opaque pixel (255 for 8-bit images, 65535 for 16-bit).
 
     Returns
     -------
@@ -176,7 +187,7 @@ def apply_plan(
     Examples
     --------
     >>> import numpy as np
-    >>> from convcli.kernels import Kernel
+    >>> from convcli.kernels import Kernel, KernelBank
     >>> box = Kernel("box", np.full((1, 2), 0.5), "", "smoothing", None, 0.0, "", ())
     >>> from convcli.pipeline import build_plan
     >>> plan = build_plan([box])
@@ -190,10 +201,78 @@ def apply_plan(
         raise ValueError(msg)
     if alpha is None or alpha_mode == "drop":
         return _maps(_evaluate(pixels, plan, options), plan, None, None)
-    if alpha_mode == "filter":
+    if float(alpha.min()) < alpha_max and not _offsets(plan):
+        return _premultiplied(pixels, alpha, plan, options, alpha_mode == "keep", alpha_max)
+    if alpha_mode == "filter":  # opaque: nothing to weight, the colour as without alpha
         stacked = np.dstack([pixels, alpha])
         return _maps(_evaluate(stacked, plan, options), plan, None, pixels.ndim)
     return _maps(_evaluate(pixels, plan, options), plan, alpha, None)
+
+
+def _offsets(plan: FilterPlan) -> bool:
+    """Whether a kernel adds an offset (such plans are filtered without alpha weighting)."""
+    kernels = [k for u in plan.units for k in (u.kernels if isinstance(u, KernelBank) else [u])]
+    return any(k.offset for k in kernels)
+
+
+def _premultiplied(
+    pixels: np.ndarray,
+    alpha: np.ndarray,
+    plan: FilterPlan,
+    options: ConvOptions,
+    keep: bool,
+    alpha_max: float,
+) -> list[FeatureMap]:
+    """Filter colour x coverage and the coverage itself; divide back where the sum is not 0."""
+    runs = _evaluate(_weighted(pixels, alpha, alpha_max), plan, options)
+    straight: list[np.ndarray] = []
+    maps = []
+    for index, (name, (values, applied, ksum)) in enumerate(
+        zip(plan.map_names, runs, strict=True)
+    ):
+        colour, filtered = _split_alpha(values, pixels.ndim)
+        colour, unseen = _unpremultiply(colour, filtered, ksum)
+        if unseen is not None:  # nothing visible in the window: the colour as stored
+            straight = straight or [r for r, _, _ in _evaluate(pixels, plan, options)]
+            colour[unseen] = straight[index][unseen]
+        out_alpha = alpha_on_grid(alpha, applied, plan.chain) if keep else None
+        if out_alpha is None:
+            out_alpha = filtered * filtered.dtype.type(alpha_max)
+        maps.append(FeatureMap(name, colour, out_alpha, ksum, applied))
+    return maps
+
+
+def _weighted(pixels: np.ndarray, alpha: np.ndarray, alpha_max: float) -> np.ndarray:
+    """``(H, W, C + 1)`` float32: colour x coverage, then the coverage (alpha / alpha_max)."""
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    out = np.empty((*alpha.shape, channels + 1), np.float32)
+    np.multiply(alpha, np.float32(1 / alpha_max), out=out[..., -1])
+    coverage = out[..., -1]
+    colour = out[..., :channels] if pixels.ndim == 3 else out[..., 0]
+    np.multiply(pixels, coverage if pixels.ndim == 2 else coverage[..., None], out=colour)
+    return out
+
+
+def _unpremultiply(
+    colour: np.ndarray, coverage: np.ndarray, kernel_sum: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Colour / (coverage / kernel_sum), and the mask where that is not positive (or None).
+
+    Dividing by the coverage relative to the kernel's sum keeps the kernel's gain (a kernel
+    summing to 16 still multiplies by 16). A zero-sum kernel's response is left as it is.
+    """
+    if kernel_sum == 0.0:
+        return colour, None
+    seen = coverage * coverage.dtype.type(1 / kernel_sum)
+    visible = seen > _MIN_COVERAGE
+    factor = np.zeros(seen.shape, colour.dtype)
+    np.divide(1, seen, out=factor, where=visible)
+    colour *= factor if colour.ndim == 2 else factor[..., None]
+    return colour, None if visible.all() else ~visible
+
+
+_MIN_COVERAGE = 1e-6
+"""Coverage below which a pixel has no colour to recover (it comes out 0)."""
 
 
 def _maps(

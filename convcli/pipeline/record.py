@@ -131,9 +131,14 @@ def build_record(
         "plan": plan_record(settings.plan),
         "options": _options(settings.options),
         "image": {"color": settings.color, "alpha": settings.alpha_mode,
-                  "max_pixels": settings.max_pixels},
+                  "max_pixels": settings.max_pixels, "frame": settings.frame,
+                  "strip": settings.strip},
+        "encoding": {"quality": settings.save.quality, "lossless": settings.save.lossless,
+                     "compression": settings.save.compression},
         "kernels": [_applied(a, settings.options) for a in result.applied],
-        "mapping": {"requested": settings.mapping, "depth": settings.depth, **m.report},
+        "mapping": {"requested": settings.mapping, "depth": settings.depth,
+                    "requested_scale": settings.scale, "requested_bias": settings.bias,
+                    **m.report},
     })  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from PIL import Image
 from convcli.errors import ConvcliError, ExitCode, ImageError
 from convcli.geometry import normalize_padding_mode, normalize_pair, resolve_pads
 from convcli.io import FORMATS
+from convcli.io.meta import DEFAULT_QUALITY, SaveOptions
 from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec
 from convcli.pipeline.record import RECORD_FORMAT, RECORD_VERSION, file_digest
@@ -129,9 +130,15 @@ def settings_of(record: dict[str, Any]) -> ApplySettings:
             _tuple(o["dilation"]), bool(o["flip"]), method,
         )  # fmt: skip
         _check_options(options)
+        encoding = record.get("encoding", {})
+        save = SaveOptions(quality=int(encoding.get("quality", DEFAULT_QUALITY)),
+                           lossless=bool(encoding.get("lossless", False)),
+                           compression=encoding.get("compression", "none"))  # fmt: skip
         return ApplySettings(
             filter_plan, options, image["color"], image["alpha"], mapping["requested"],
-            mapping["depth"], image["max_pixels"],
+            mapping["depth"], image["max_pixels"], scale=mapping.get("requested_scale"),
+            bias=float(mapping.get("requested_bias", 0.0)), save=save,
+            strip=bool(image.get("strip", False)), frame=image.get("frame"),
         )  # fmt: skip
     except (KeyError, TypeError, IndexError, ValueError, ConvcliError) as exc:
         raise _bad_field(exc) from None

@@ -32,6 +32,10 @@ class MapResult:
     format: str
     depth: int | None
     alpha: bool
+    scale: float = 1.0
+    bias: float = 0.0
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
     report: dict[str, Any] = field(default_factory=dict)  # the MappingReport's fields
 
 
@@ -49,7 +53,9 @@ class ImageResult:
     data: bytes | None = None
     kernel: str = ""
     padding_mode: str = ""
-    auto_mapping: bool = False
+    frames: int = 1
+    frame: int | None = 0
+    """The frame filtered, None when every frame was."""
     records: tuple[dict[str, Any], ...] = ()  # replay records (apply --record)
 
     def record(self) -> dict[str, Any]:
@@ -63,6 +69,8 @@ class ImageResult:
             "output": first.output,
             "outputs": [m.output for m in self.maps],
             "input_shape": list(self.input_shape),
+            "frames": self.frames,
+            "frame": self.frame,
             "kernel": first.name,
             "kernel_shape": list(kernel.shape),
             "output_shape": list(first.shape),
@@ -75,6 +83,9 @@ class ImageResult:
             "min": _json_number(first.min),
             "max": _json_number(first.max),
             "clipped_share": first.clipped_share,
+            "scale": first.scale,
+            "bias": first.bias,
+            "warnings": [w for m in self.maps for w in m.warnings],
             "ms": round(self.milliseconds, 3),
             "kernels": [_applied_record(a) for a in self.applied],
             "maps": [_map_record(m) for m in self.maps],
@@ -106,15 +117,26 @@ def _map_record(result: MapResult) -> dict[str, Any]:
         "max": _json_number(result.max),
         "clipped": result.clipped,
         "clipped_share": result.clipped_share,
+        "scale": result.scale,
+        "bias": result.bias,
         "format": result.format,
         "depth": result.depth,
+        "alpha": result.alpha,
+        "warnings": list(result.warnings),
     }
 
 
 def map_result(
-    fmap: FeatureMap, output: str, fmt: str, report: MappingReport, depth: int | None
+    fmap: FeatureMap,
+    output: str,
+    fmt: str,
+    report: MappingReport,
+    depth: int | None,
+    *,
+    alpha: bool | None = None,
+    warnings: Sequence[str] = (),
 ) -> MapResult:
-    """How ``fmap`` was written to ``output``."""
+    """How ``fmap`` was written to ``output`` (``alpha``: whether alpha was written)."""
     return MapResult(
         output,
         fmap.name,
@@ -126,7 +148,11 @@ def map_result(
         float(report.clipped_share),
         fmt,
         depth,
-        fmap.alpha is not None,
+        fmap.alpha is not None if alpha is None else alpha,
+        report.scale,
+        report.bias,
+        report.reason,
+        tuple(warnings),
         dataclasses.asdict(report),
     )
 
@@ -144,12 +170,12 @@ def _pads(pads: Pads) -> str:
     return f"t{top} b{bottom} l{left} r{right}"
 
 
-def _value_line(m: MapResult, auto: bool) -> str:
-    why = ""
-    if auto and m.mapping in ("abs", "clip"):
-        why = " (auto: kernel sums to 0)" if m.mapping == "abs" else " (auto)"
+def _value_line(m: MapResult) -> str:
+    gain = f" × {m.scale:.6g}" if m.scale != 1.0 else ""
+    gain += f" {'+' if m.bias >= 0 else '-'} {abs(m.bias):.6g}" if m.bias else ""
+    why = f" ({m.reason})" if m.reason else ""
     clipped = f" · {m.clipped_share:.2%} clipped" if m.mapping != "raw" else ""
-    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{why}{clipped}"
+    return f"min {m.min:.4g}, max {m.max:.4g} · mapping {m.mapping}{gain}{why}{clipped}"
 
 
 def one_line(result: ImageResult) -> str:
@@ -165,7 +191,12 @@ def one_line(result: ImageResult) -> str:
 def summary_rows(result: ImageResult) -> list[tuple[str, str]]:
     """The (label, text) rows of one image's summary: input, kernel, geometry, output, values."""
     depth = "float" if result.bit_depth == 32 else f"{result.bit_depth}-bit"
-    rows = [("input", f"{result.input}  {dims(result.input_shape)}  {result.mode} {depth}")]
+    frames = ""
+    if result.frames > 1:
+        which = "every frame" if result.frame is None else f"frame {result.frame}"
+        frames = f" · {which} of {result.frames}"
+    shape = dims(result.input_shape)
+    rows = [("input", f"{result.input}  {shape}  {result.mode} {depth}{frames}")]
     steps = result.applied if " → " in result.kernel else result.applied[:1]
     for a in steps:
         name = a.name if len(steps) > 1 else result.kernel
@@ -177,7 +208,7 @@ def summary_rows(result: ImageResult) -> list[tuple[str, str]]:
         bits = "float32" if m.depth is None else f"{m.depth}-bit"
         alpha = " + alpha" if m.alpha else ""
         rows.append(("output", f"{dims(m.shape)} → {m.output}  {m.format.upper()} {bits}{alpha}"))
-        rows.append(("values", _value_line(m, result.auto_mapping)))
+        rows.append(("values", _value_line(m)))
     rows.append(("time", f"{result.milliseconds:.0f} ms"))
     return rows
 

@@ -133,7 +133,9 @@ ROW = np.array([[0, 100, 200]], dtype=np.uint8)
         ("-1", "abs", [0, 100, 200]),
         ("-1", "offset", [128, 28, 0]),  # x + 127.5, halves round up
         ("-1", "normalize", [255, 128, 0]),
-        ("1 0 -1", "auto", [0, 200, 0]),  # sums to 0: abs (reflect pads 100 | 0 100 200 | 100)
+        # sums to 0: abs (reflect pads 100 | 0 100 200 | 100), 200 (p99.5 of |x|) to white
+        ("1 0 -1", "auto", [0, 255, 0]),
+        ("1 0 -1", "abs", [0, 200, 0]),
     ],
 )
 def test_each_map_gives_exact_values(
@@ -319,7 +321,8 @@ def test_summary_says_what_happened(tmp_path: Path) -> None:
     assert "sobel (magnitude of sobel_x, sobel_y)" in text
     assert "pads t1 b1 l1 r1 (same, reflect)" in text
     assert "convolution (kernel flipped)" in text
-    assert "mapping abs (auto: kernel sums to 0)" in text
+    assert "mapping abs × " in text
+    assert "(auto: kernel sums to 0; p99.5 of |response| → white)" in text
 
 
 def test_output_into_a_new_folder_is_created(tmp_path: Path) -> None:

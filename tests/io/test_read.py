@@ -167,7 +167,12 @@ def test_float_tiff() -> None:
     values = np.array([[0.25, -1.5, 3.0]], dtype=np.float32)
     img = read_image(encode(Image.fromarray(values), "TIFF"))
     np.testing.assert_array_equal(img.pixels, values)
-    assert (img.mode, img.max_value, img.bit_depth, img.color) == ("F", 1.0, 32, "gray")
+    assert (img.mode, img.max_value, img.bit_depth, img.color) == (
+        "F",
+        3.0,
+        32,
+        "gray",
+    )  # white: the largest |value|
 
 
 @pytest.mark.parametrize("with_alpha", [False, True])

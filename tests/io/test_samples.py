@@ -13,7 +13,14 @@ from convcli.io import READ_EXTENSIONS, read_header, read_image
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_images"
 PHOTOS = {"astronaut.png": "rgb", "coffee.png": "rgb", "camera.png": "gray"}
-PATTERNS = ["step_edge.png", "checkerboard.png", "impulse.png", "gradient.png", "gradient16.png"]
+PATTERNS = [
+    "step_edge.png",
+    "checkerboard.png",
+    "impulse.png",
+    "gradient.png",
+    "gradient16.png",
+    "red_disc.png",
+]
 
 
 def load_make_patterns() -> ModuleType:
