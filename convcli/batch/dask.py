@@ -21,6 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import dask
 from distributed import Client, KilledWorker, LocalCluster
 
 from convcli.batch.cluster import DaskTarget
@@ -121,16 +122,28 @@ def _outcome(job: Job, future: Future[Outcome]) -> Outcome:
 def _client(target: DaskTarget) -> Iterator[Client]:
     """A client of the scheduler at ``target.address``, or of a new local cluster."""
     if target.address is None:
-        workers = target.workers or default_jobs()
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
-                               preload=[__name__])  # fmt: skip
-        with cluster, Client(cluster) as client:
+        with (
+            _local_cluster(target.workers or default_jobs()) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
         return
     with _quiet_logs(), _connect(target.address) as client:
         _wait_for_workers(client, target.address)
         yield client
+
+
+def _local_cluster(workers: int) -> LocalCluster:
+    """``workers`` single-threaded worker processes on this machine, Ctrl-C left to the client."""
+    # the workers' statistical profiler samples every 10 ms: CPU the filters need
+    try:
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                dashboard_address=None, silence_logs=logging.ERROR,
+                                preload=[__name__])  # fmt: skip
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        msg = f"cannot start a local Dask cluster of {workers} workers: {reason(exc)}"
+        raise ClusterError(msg) from None
 
 
 def dask_setup(worker: Any) -> None:
