@@ -68,6 +68,8 @@ def run_on_dask(
     If the caller stops early (Ctrl-C, closing the generator) the tasks not yet finished
     are cancelled; a file already being filtered is written whole or not at all.
     """
+    if not jobs:  # every output exists (--skip-existing): no cluster to start or reach
+        return
     with _client(target) as client:
         check_versions(client)
         # ClientExecutor.shutdown has no cancel_futures: wait=False cancels what is left

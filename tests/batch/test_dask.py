@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from concurrent.futures import Future
@@ -99,6 +100,15 @@ def test_dry_run_starts_no_cluster(photo: Path, tmp_path: Path) -> None:
     done = apply(str(photo), "-k", "sobel", "-o", f"{tmp_path}/out/", "-n", "--dask", "local:2")
     assert done.exit_code == 0
     assert done.output == f"would write {tmp_path}/out/a_sobel.png <- {photo}\n"
+
+
+def test_nothing_to_do_reaches_no_scheduler(photo: Path, tmp_path: Path) -> None:
+    (tmp_path / "o.png").write_bytes(b"kept")
+    done = apply(str(photo), "-k", "sobel", "-o", f"{tmp_path}/o.png", "--skip-existing",
+                 "--json", "--dask", "tcp://127.0.0.1:9")  # fmt: skip
+    assert done.exit_code == 0
+    assert json.loads(done.output)["status"] == "skipped"
+    assert (tmp_path / "o.png").read_bytes() == b"kept"
 
 
 class FakeClient:
