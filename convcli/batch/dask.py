@@ -1,12 +1,14 @@
-"""Batches on a Dask cluster: every input file one task on a scheduler's workers.
+"""Batches on a Dask cluster: the files of a batch as tasks on a scheduler's workers.
 
 A task runs the same :func:`~convcli.batch.run.process_job` as a local worker process, on
-the paths it is given, so inputs and outputs must be on storage every worker sees. Writes
-are atomic, so a worker that dies mid-file leaves no half-written output; the scheduler
-runs that file again on another worker, up to its ``distributed.scheduler.allowed-failures``
-(3 by default), after which the file is reported failed. A file that fails for its own
-reasons is an :class:`~convcli.batch.run.Outcome` with an error, reported once and never
-retried. Importing this module imports Dask: it is loaded only for ``--dask``.
+a few files in turn (:func:`files_per_task`), on the paths it is given, so inputs and
+outputs must be on storage every worker sees. Writes are atomic, so a worker that dies
+mid-file leaves no half-written output; the scheduler runs its task again on another
+worker, up to its ``distributed.scheduler.allowed-failures`` (3 by default), after which
+the task's files are tried one a task, and a file that still kills its workers is reported
+failed. A file that fails for its own reasons is an :class:`~convcli.batch.run.Outcome`
+with an error, reported once and never retried. Importing this module imports Dask: it is
+loaded only for ``--dask``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, as_completed
+from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster
+from distributed import Client, KilledWorker, LocalCluster, as_completed
 
 from convcli.batch.cluster import DaskTarget
 from convcli.batch.naming import Job
@@ -65,22 +67,93 @@ def run_on_dask(
 
     Notes
     -----
-    If the caller stops early (Ctrl-C, closing the generator) the tasks not yet finished
-    are cancelled; a file already being filtered is written whole or not at all.
+    If the caller stops early (Ctrl-C, closing the generator) the tasks not yet started
+    are cancelled. On a local cluster, closed then, a file being filtered is not written;
+    on a scheduler's workers, a task already running finishes its files, each written
+    whole.
     """
     if not jobs:  # every output exists (--skip-existing): no cluster to start or reach
         return
-    with _client(target) as client:
-        check_versions(client)
-        # ClientExecutor.shutdown has no cancel_futures: wait=False cancels what is left
-        executor = client.get_executor(pure=False)
-        try:
-            futures = {executor.submit(worker, job): job for job in jobs}
-            for future in as_completed(futures):
-                yield futures[future], _outcome(futures[future], future)
-        finally:
-            executor.shutdown(wait=False)
-    remove_leftovers(jobs)  # every task has ended: no writer is left
+    finished = False
+    try:
+        with _client(target) as client:
+            check_versions(client)
+            size = files_per_task(len(jobs), sum(client.nthreads().values()))
+            tasks = _Tasks(client, worker)
+            try:
+                for start in range(0, len(jobs), size):
+                    tasks.submit(jobs[start : start + size])
+                yield from tasks.outcomes()
+                finished = True
+            finally:
+                tasks.cancel()
+    finally:
+        if finished or target.address is None:  # no writer is left: a local cluster is closed
+            remove_leftovers(jobs)
+
+
+def files_per_task(files: int, slots: int, most: int = 8) -> int:
+    """Files in one task: up to ``most``, while leaving 4 tasks a worker thread to balance.
+
+    Each task costs the scheduler, the client and the worker a few milliseconds, as much
+    as filtering a small photo: a few files a task make that small beside the work.
+
+    Examples
+    --------
+    >>> files_per_task(200, 2), files_per_task(40, 2), files_per_task(5, 2)
+    (8, 5, 1)
+    """
+    return max(1, min(most, files // (4 * max(1, slots))))
+
+
+def run_task(worker: Callable[[Job], Outcome], jobs: Sequence[Job]) -> list[Outcome]:
+    """One task on a worker: ``worker`` on each job in turn."""
+    return [worker(job) for job in jobs]
+
+
+class _Tasks:
+    """The tasks of a batch: a task whose workers all died is split into one task a file."""
+
+    def __init__(self, client: Client, worker: Callable[[Job], Outcome]) -> None:
+        self.client, self.worker = client, worker
+        self.pending: dict[Any, Sequence[Job]] = {}
+        self.finished = as_completed(loop=client.loop)
+
+    def submit(self, jobs: Sequence[Job]) -> None:
+        """Send one task filtering ``jobs``."""
+        future = self.client.submit(run_task, self.worker, jobs, pure=False)
+        self.pending[future] = jobs
+        self.finished.add(future)
+
+    def outcomes(self) -> Iterator[tuple[Job, Outcome]]:
+        """``(job, outcome)`` of every file, as its task ends."""
+        for future in self.finished:
+            jobs = self.pending.pop(future)
+            try:
+                outcomes = future.result()
+            except KilledWorker as exc:
+                if len(jobs) > 1:  # find which file kills its workers
+                    for job in jobs:
+                        self.submit([job])
+                    continue
+                outcomes = [_killed(jobs[0], exc)]
+            except CancelledError:
+                msg = (
+                    f"{jobs[0].source.display}: the Dask scheduler cancelled it (scheduler lost?)"
+                )
+                raise ClusterError(msg) from None
+            yield from ((outcome.job, outcome) for outcome in outcomes)
+
+    def cancel(self) -> None:
+        """Cancel every task not finished (after Ctrl-C or an error)."""
+        self.client.cancel(list(self.pending))
+
+
+def _killed(job: Job, exc: KilledWorker) -> Outcome:
+    error = (
+        f"{job.source.display}: its Dask worker died on each of {exc.allowed_failures + 1} tries"
+    )
+    return Outcome(job, error=error)
 
 
 def remove_leftovers(jobs: Sequence[Job]) -> list[Path]:
@@ -106,18 +179,6 @@ def remove_leftovers(jobs: Sequence[Job]) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
-
-
-def _outcome(job: Job, future: Future[Outcome]) -> Outcome:
-    try:
-        return future.result()
-    except KilledWorker as exc:
-        tries = exc.allowed_failures + 1
-        error = f"{job.source.display}: its Dask worker died on each of {tries} tries"
-        return Outcome(job, error=error)
-    except CancelledError:
-        msg = f"{job.source.display}: the Dask scheduler cancelled it (scheduler lost?)"
-        raise ClusterError(msg) from None
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-from concurrent.futures import Future
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from convcli.batch import InputFile, Job, Outcome
+from convcli.batch import InputFile, Job
 from convcli.batch.cluster import DaskTarget, parse_dask_target
 from convcli.cli import cli
 from convcli.errors import ClusterError
@@ -146,11 +145,8 @@ def test_workers_with_another_version_are_named(found: object, message: str) -> 
 
 def test_a_file_whose_workers_all_died_is_one_failure() -> None:
     dask = pytest.importorskip("convcli.batch.dask")
-    future: Future[Outcome] = Future()
-    future.set_exception(
-        dask.KilledWorker("key", SimpleNamespace(address="tcp://w:1"), allowed_failures=3)
-    )
-    outcome = dask._outcome(job("in/a.png", "out/a.png"), future)
+    killed = dask.KilledWorker("key", SimpleNamespace(address="tcp://w:1"), allowed_failures=3)
+    outcome = dask._killed(job("in/a.png", "out/a.png"), killed)
     assert outcome.result is None
     assert outcome.error == "in/a.png: its Dask worker died on each of 4 tries"
 
