@@ -198,9 +198,12 @@ def _client(target: DaskTarget) -> Iterator[Client]:
 
 def _local_cluster(workers: int) -> LocalCluster:
     """``workers`` single-threaded worker processes on this machine, Ctrl-C left to the client."""
-    # the workers' statistical profiler samples every 10 ms: CPU the filters need
+    # the workers' statistical profiler samples every 10 ms: CPU the filters need; one task
+    # a worker thread at a time: a worker that dies takes down no queued task with it
+    config = {"distributed.worker.profile.enabled": False,
+              "distributed.scheduler.worker-saturation": 1.0}  # fmt: skip
     try:
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        with dask.config.set(config):
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                 dashboard_address=None, silence_logs=logging.ERROR,
                                 preload=[__name__])  # fmt: skip

@@ -134,3 +134,41 @@ def test_ctrl_c_cancels_the_rest_and_stops_the_local_cluster(
     assert 0 < len(written) < PHOTOS
     assert all(reference[name] == data for name, data in written.items())
     assert run.running_in_group() == []
+
+
+POISON_RUN = """
+import os
+from pathlib import Path
+
+import dask
+from convcli.batch import InputFile, Job, Outcome
+from convcli.batch.cluster import DaskTarget
+from convcli.batch.dask import run_on_dask
+
+def worker(job):  # defined in __main__: sent to the workers by value
+    if job.source.display == "poison":
+        os._exit(3)  # the file kills the worker process running it, every time
+    return Outcome(job, error="fine")
+
+if __name__ == "__main__":
+    names = [f"f{i:02d}" for i in range(40)]
+    names[13] = "poison"
+    jobs = [Job(InputFile(Path(n)), (), ()) for n in names]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        for job, outcome in run_on_dask(jobs, worker, DaskTarget(workers=2)):
+            print(job.source.display, outcome.error, flush=True)
+"""
+
+
+def test_a_file_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
+    script = tmp_path / "poison.py"
+    script.write_text(POISON_RUN)
+    done = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                          timeout=240, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 40, done.stdout
+    assert sorted(lines) == sorted(
+        [f"f{i:02d} fine" for i in range(40) if i != 13]
+        + ["poison poison: its Dask worker died on each of 1 tries"]
+    )
