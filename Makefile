@@ -18,11 +18,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dev,dask]"
 	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dev,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dev,dask,bench]"
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

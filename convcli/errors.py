@@ -50,3 +50,13 @@ def reason(exc: BaseException) -> str:
         return exc.strerror
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+class ClusterError(ConvcliError):
+    """A ``--dask`` value that names no cluster, or a cluster that cannot run the work."""
+
+
+class MissingExtraError(ConvcliError):
+    """An option that needs an optional extra (``pip install "convcli[dask]"``) not installed."""
+
+    exit_code = ExitCode.USAGE

@@ -37,10 +37,11 @@ from convcli.batch import (
     run_jobs,
     worker_threads,
 )
+from convcli.batch.cluster import run_on_cluster
 from convcli.choices import COMBINE_MODES
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
 from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
-from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.params import DASK, KERNEL_SPEC, geometry_options
 from convcli.cli.recording import check_records, record_option
 from convcli.errors import ConvcliError, OutputError
 from convcli.io import FORMATS, OUTPUT_FORMATS
@@ -125,6 +126,15 @@ from convcli.pipeline.summary import one_line, summary_rows
     type=click.IntRange(min=1),
     default=None,
     help="Worker processes for several inputs. [default: number of cores]",
+)
+@click.option(
+    "--dask",
+    type=DASK,
+    default=None,
+    envvar="CONVCLI_DASK",
+    help="Run the files as tasks on Dask: local[:N] starts N worker processes, tcp://HOST:PORT "
+    "uses a running scheduler (inputs and outputs on storage every worker sees). "
+    "[env: CONVCLI_DASK]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary or progress; errors only.")
 @click.option("--skip-existing", is_flag=True, help="Leave inputs whose outputs exist alone.")
@@ -254,6 +264,9 @@ def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[J
     if kw["overwrite"] and kw["skip_existing"]:
         msg = "give --overwrite or --skip-existing, not both"
         raise click.UsageError(msg)
+    if kw["jobs"] and kw["dask"]:
+        msg = "--jobs is for local processes; with --dask give local:N for N workers"
+        raise click.UsageError(msg)
     existing: Existing = "overwrite" if kw["overwrite"] else "refuse"
     return check_jobs(jobs, existing="skip" if kw["skip_existing"] else existing)
 
@@ -270,12 +283,15 @@ def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> No
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
-    processes = kw["jobs"] or default_jobs()
-    if len(run) > 1 and processes > 1:
-        threads = worker_threads(processes)
+    processes, cluster = kw["jobs"] or default_jobs(), kw["dask"]
+    if cluster is not None or (len(run) > 1 and processes > 1):
+        threads = 1 if cluster is not None else worker_threads(processes)
         settings = replace(settings, options=replace(settings.options, threads=threads))
     worker = partial(process_job, settings=settings)
-    outcomes = run_jobs(run, worker, processes=processes)
+    if cluster is None:
+        outcomes = run_jobs(run, worker, processes=processes)
+    else:
+        outcomes = run_on_cluster(run, worker, cluster)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
     with report.progress(len(run)), closing(outcomes):
         for _, outcome in outcomes:

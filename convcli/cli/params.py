@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
+from convcli.batch.cluster import DaskTarget, parse_dask_target, require_dask
 from convcli.engine import METHODS
-from convcli.errors import ConvcliError
+from convcli.errors import ClusterError, ConvcliError
 from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
 from convcli.kernels import parse_kernel_spec
 
@@ -80,9 +81,27 @@ class KernelSpecType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class DaskType(click.ParamType):
+    """``--dask``: ``local``, ``local:N`` or a scheduler address; the extra must be installed."""
+
+    name = "local[:N]|tcp://HOST:PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse to a :class:`~convcli.batch.cluster.DaskTarget`; a missing extra exits 2."""
+        if isinstance(value, DaskTarget):
+            return value
+        try:
+            target = parse_dask_target(str(value))
+        except ClusterError as exc:
+            self.fail(str(exc), param, ctx)
+        require_dask()
+        return target
+
+
 PAIR = PairType()
 PADDING = PaddingType()
 KERNEL_SPEC = KernelSpecType()
+DASK = DaskType()
 PADDING_MODE_CHOICE = click.Choice(PADDING_MODES + tuple(PADDING_MODE_ALIASES))
 
 # The defaults of `apply`; `shape` and `explain` share them so `shape` predicts `apply`.

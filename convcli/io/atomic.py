@@ -68,3 +68,18 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
             msg = f"{target}: cannot write: {reason(exc)}"
             raise OutputError(msg) from exc
         raise
+
+
+def temp_owner(name: str) -> str | None:
+    """The file name an :func:`atomic_write` temporary file called ``name`` stands for, else None.
+
+    A writer killed mid-write (a lost cluster worker, SIGKILL) leaves its temporary file.
+
+    Examples
+    --------
+    >>> temp_owner(".a_sobel.png.k2j8x0qa.tmp"), temp_owner("a_sobel.png")
+    ('a_sobel.png', None)
+    """
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return None
+    return name[1 : -len(".tmp")].rpartition(".")[0] or None
