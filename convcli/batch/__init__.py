@@ -26,6 +26,7 @@ from convcli.batch.run import (
     error_line,
     process_job,
     run_jobs,
+    worker_count,
     worker_threads,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "process_job",
     "run_jobs",
     "safe_name",
+    "worker_count",
     "worker_threads",
 ]

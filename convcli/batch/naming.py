@@ -22,14 +22,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from convcli.batch.inputs import STDIO, InputFile
+from convcli.choices import Existing
 from convcli.errors import OutputError
 from convcli.io.formats import EXTENSION_FORMATS, FORMATS, format_for_path
-
-Existing = Literal["refuse", "overwrite", "skip"]
-"""What to do with outputs that already exist: refuse the run, replace them, or skip."""
 
 
 @dataclass(frozen=True)

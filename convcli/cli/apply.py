@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.batch import (
+    STDIO,
     Existing,
     InputFile,
     Job,
@@ -35,12 +37,14 @@ from convcli.batch import (
     plan_jobs,
     process_job,
     run_jobs,
+    worker_count,
     worker_threads,
 )
 from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
 from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.stdout import echo, write_bytes
 from convcli.errors import ConvcliError, OutputError
-from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.io import FORMATS, OUTPUT_FORMATS, remove_stale_temps
 from convcli.pipeline import ApplySettings, ConvOptions, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
 
@@ -129,7 +133,8 @@ MAPPING_HELP = (
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes for several inputs. [default: number of cores]",
+    help="Worker processes for several inputs (at most one per input and 4 per core). "
+    "[default: number of cores]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary or progress; errors only.")
 @click.option("--skip-existing", is_flag=True, help="Leave inputs whose outputs exist alone.")
@@ -161,7 +166,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     never written over an input, and never half-written. Exit status: 0 all done,
     1 some image failed, 2 usage error.
     """
-    settings = _settings(kw)
+    settings = replace(_settings(kw), existing=_existing(kw))
     files, missing = _inputs(kw)
     failures = len(missing)
     jobs, dropped = _plan(kw, files, settings.plan)
@@ -247,30 +252,34 @@ def _lacking(formats: set[str], depth: int) -> str:
     return ", ".join(sorted(f for f in formats if depth not in FORMATS[f].depths))
 
 
-def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+def _existing(kw: dict[str, Any]) -> Existing:
     if kw["overwrite"] and kw["skip_existing"]:
         msg = "give --overwrite or --skip-existing, not both"
         raise click.UsageError(msg)
-    existing: Existing = "overwrite" if kw["overwrite"] else "refuse"
-    return check_jobs(jobs, existing="skip" if kw["skip_existing"] else existing)
+    return "overwrite" if kw["overwrite"] else "skip" if kw["skip_existing"] else "refuse"
+
+
+def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+    return check_jobs(jobs, existing=_existing(kw))
 
 
 def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> None:
     for job, status in [(j, "planned") for j in run] + [(j, "skipped") for j in skipped]:
         if as_json:
             record = {"input": job.source.display, "status": status, "outputs": list(job.outputs)}
-            click.echo(json.dumps(record))
+            echo(json.dumps(record))
             continue
         verb = "would write" if status == "planned" else "would skip (exists)"
         for out in job.outputs:
-            click.echo(f"{verb} {out} <- {job.source.display}")
+            echo(f"{verb} {out} <- {job.source.display}")
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
-    processes = kw["jobs"] or default_jobs()
+    processes = worker_count(kw["jobs"] or default_jobs(), len(run))
     if len(run) > 1 and processes > 1:
         threads = worker_threads(processes)
         settings = replace(settings, options=replace(settings.options, threads=threads))
+    remove_stale_temps(_folders(run))
     worker = partial(process_job, settings=settings)
     outcomes = run_jobs(run, worker, processes=processes)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
@@ -278,9 +287,12 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
         for _, outcome in outcomes:
             report.outcome(outcome)
             if outcome.result is not None and outcome.result.data is not None:
-                stdout = sys.stdout.buffer
-                stdout.write(outcome.result.data)
-                stdout.flush()
+                write_bytes(outcome.result.data)
+
+
+def _folders(run: Sequence[Job]) -> set[str]:
+    """The folders outputs go to: temporary files of killed runs there are removed."""
+    return {str(Path(out).parent) for job in run for out in job.outputs if out != STDIO}
 
 
 @dataclass
@@ -324,7 +336,7 @@ class _Report:
         """JSON records for inputs that do not exist (their error line is already out)."""
         if self.as_json:
             for name, line in lines:
-                click.echo(json.dumps({"input": name, "status": "failed", "error": line}))
+                echo(json.dumps({"input": name, "status": "failed", "error": line}))
 
     def skipped(self, jobs: Sequence[Job]) -> None:
         """Report inputs skipped because their outputs exist."""
@@ -333,7 +345,7 @@ class _Report:
             if self.as_json:
                 record = {"input": job.source.display, "status": "skipped",
                           "outputs": list(job.outputs)}  # fmt: skip
-                click.echo(json.dumps(record))
+                echo(json.dumps(record))
 
     def outcome(self, outcome: Outcome) -> None:
         """Report one finished image."""
@@ -345,11 +357,11 @@ class _Report:
             if self.as_json:
                 record = {"input": outcome.job.source.display, "status": "failed",
                           "error": outcome.error}  # fmt: skip
-                click.echo(json.dumps(record))
+                echo(json.dumps(record))
             return
         self.done += 1
         if self.as_json:
-            click.echo(json.dumps(outcome.result.record()))
+            echo(json.dumps(outcome.result.record()))
         if not self.quiet:
             self._summary(outcome.result)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convcli.choices import Existing
 from convcli.errors import OutputError
 from convcli.io import (
     FORMATS,
@@ -41,6 +42,7 @@ class ApplySettings:
     mapping: str = "auto"
     depth: int | None = None
     max_pixels: int | None = None
+    existing: Existing = "overwrite"
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -158,17 +160,19 @@ def _write_map(
         fmap.values, mapping, max_value=loaded.max_value, kernel_sum=fmap.kernel_sum
     )
     if floats:
-        data = _emit_float(values, fmap.alpha, output, fmt)
+        data = _emit_float(values, fmap.alpha, output, fmt, settings.existing)
         return map_result(fmap, output, fmt, report, None), data
     if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
         values = np.nan_to_num(values, nan=0.0)
     depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
-    data = _emit_pixels(values, fmap.alpha, depth, loaded.max_value, output, fmt)
+    data = _emit_pixels(
+        values, fmap.alpha, depth, loaded.max_value, output, fmt, settings.existing
+    )
     return map_result(fmap, output, fmt, report, depth), data
 
 
 def _emit_float(
-    values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str
+    values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str, existing: Existing
 ) -> bytes | None:
     array = values.astype(np.float32)
     if fmt == "npy":
@@ -176,14 +180,14 @@ def _emit_float(
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
             return buffer.getvalue()
-        write_npy(output, array)
+        write_npy(output, array, existing=existing)
         return None
     if fmt != "tiff":
         msg = f"{output}: --map raw keeps float values; only .tif and .npy can hold them"
         raise OutputError(msg)
     if output == "-":
         return encode_image(array, alpha=alpha, format=fmt)
-    write_image(output, array, alpha=alpha, format=fmt)
+    write_image(output, array, alpha=alpha, format=fmt, existing=existing)
     return None
 
 
@@ -194,10 +198,11 @@ def _emit_pixels(
     max_value: float,
     output: str,
     fmt: str,
+    existing: Existing,
 ) -> bytes | None:
     pixels = to_pixels(values, depth, max_value=max_value)
     alpha_px = None if alpha is None else to_pixels(alpha, depth, max_value=max_value)
     if output == "-":
         return encode_image(pixels, alpha=alpha_px, format=fmt)
-    write_image(output, pixels, alpha=alpha_px, format=fmt)
+    write_image(output, pixels, alpha=alpha_px, format=fmt, existing=existing)
     return None

@@ -85,8 +85,8 @@ def test_explain_image_needs_at_and_shows_a_crop(photo: Path) -> None:
     result = run("explain", str(photo), "-k", "sobel_x")
     assert result.exit_code == 2
     assert (
-        f"Error: {photo} is 30×40; whole grids and --steps are shown up to 12×12: give --at"
-        in (result.output)
+        f"convcli: error: {photo} is 30×40; whole grids and --steps are shown up to 12×12: "
+        "give --at" in (result.output)
     )
     result = run("explain", str(photo), "-k", "sobel_x", "--at", "15,20")
     assert result.exit_code == 0, result.output
@@ -198,7 +198,7 @@ def test_at_with_non_ascii_digits_is_a_usage_error(grid: Path, at: str) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--at", at)
     assert result.exit_code == 2
     assert error_line(result) == (
-        f"Error: Invalid value for '--at': {at!r} is not ROW,COL "
+        f"convcli: error: Invalid value for '--at': {at!r} is not ROW,COL "
         "(two whole numbers >= 0, e.g. 2,3)"
     )
 
@@ -207,7 +207,7 @@ def test_at_with_non_ascii_digits_is_a_usage_error(grid: Path, at: str) -> None:
 def test_gif_must_be_named_gif(grid: Path, tmp_path: Path, name: str) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--gif", str(tmp_path / name))
     assert result.exit_code == 2
-    assert error_line(result).startswith("Error: Invalid value for '--gif': ")
+    assert error_line(result).startswith("convcli: error: Invalid value for '--gif': ")
     assert error_line(result).endswith(
         "does not end in .gif; expected the name of the GIF file to write"
     )

@@ -142,22 +142,26 @@ def test_a_layer_that_empties_the_output_is_named() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("shape", "224x224"), "Error: give -k/--kernel (a size like 7 or any spec) or --layer"),
+        (
+            ("shape", "224x224"),
+            "convcli: error: give -k/--kernel (a size like 7 or any spec) or --layer",
+        ),
         (
             ("shape", "224x224", "-k", "3", "-l", "k3"),
-            "Error: give -k/--kernel or --layer, not both",
+            "convcli: error: give -k/--kernel or --layer, not both",
         ),
         (
             ("shape", "224x224", "-l", "k3", "-s", "2"),
-            "Error: --stride applies to -k; with --layer write it in each layer (e.g. k3s2d2p1)",
+            "convcli: error: --stride applies to -k; "
+            "with --layer write it in each layer (e.g. k3s2d2p1)",
         ),
         (
             ("shape", "224x224", "-l", "q3"),
-            "Error: Invalid value for '--layer': layer 'q3' is not",
+            "convcli: error: Invalid value for '--layer': layer 'q3' is not",
         ),
         (
             ("shape", "224x224", "-k", "0"),
-            "Error: Invalid value for '-k' / '--kernel': kernel size",
+            "convcli: error: Invalid value for '-k' / '--kernel': kernel size",
         ),
     ],
 )
