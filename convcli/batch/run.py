@@ -98,9 +98,15 @@ def watch_interrupts() -> None:
     signal.signal(signal.SIGTERM, _on_interrupt)
 
 
+_busy = threading.Event()
+
+
 def _on_interrupt(signum: int, frame: Any) -> None:
     _interrupted.set()
-    raise KeyboardInterrupt
+    # only inside a job: raised while a worker sends a result, it would cut the message
+    # short and leave the main process waiting for the rest for ever
+    if _busy.is_set():
+        raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -135,13 +141,16 @@ def process_job(job: Job, settings: ApplySettings) -> Outcome:
     Only convcli's own errors and operating-system errors are caught, so a bug still
     shows its traceback instead of passing as a bad file.
     """
-    if _interrupted.is_set():
-        raise KeyboardInterrupt
     source = job.source.data or b"" if job.source.path is None else str(job.source.path)
+    _busy.set()
     try:
+        if _interrupted.is_set():
+            raise KeyboardInterrupt
         result = filter_image(source, job.outputs, job.formats, settings)
     except (ConvcliError, OSError) as exc:
         return Outcome(job, error=error_line(job.source.display, exc))
     except MemoryError:
         return Outcome(job, error=f"{job.source.display}: out of memory")
+    finally:
+        _busy.clear()
     return Outcome(job, result=result)

@@ -103,7 +103,10 @@ def _publish(tmp: Path, target: Path, existing: Existing) -> bool:
         tmp.unlink(missing_ok=True)
     if linked or existing == "skip":
         return linked
-    msg = f"{target}: appeared while this run was writing it; kept (pass --overwrite to replace)"
+    msg = (
+        f"{target}: written by another process meanwhile; left as it is "
+        "(pass --overwrite to replace)"
+    )
     raise OutputError(msg)
 
 
