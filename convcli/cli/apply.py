@@ -205,13 +205,17 @@ def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]
         click.echo(f"convcli: error: {name}: {reason}", err=True)
     files = [_with_stdin(f) if f.path is None else f for f in expansion.files]
     if not files and not expansion.missing:
-        skipped = (
-            f" ({expansion.non_images} non-image files skipped)" if expansion.non_images else ""
-        )
-        msg = f"no images found in {', '.join(kw['inputs'])}{skipped}"
-        raise click.ClickException(msg)
+        raise click.UsageError(_no_images(kw["inputs"], expansion.non_images, kw["recursive"]))
     kw["non_images"] = expansion.non_images
     return files, [(name, f"{name}: {reason}") for name, reason in expansion.missing]
+
+
+def _no_images(inputs: Sequence[str], non_images: int, recursive: bool) -> str:
+    skipped = f" ({non_images} non-image files skipped)" if non_images else ""
+    hint = ""
+    if not recursive and expand_inputs(inputs, recursive=True).files:
+        hint = "; images are in sub-folders: add -r to descend into them"
+    return f"no images found in {', '.join(inputs)}{skipped}{hint}"
 
 
 def _with_stdin(source: InputFile) -> InputFile:

@@ -13,7 +13,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.params import KERNEL_SPEC, geometry_options_without
+from convcli.errors import ConvcliError
 from convcli.kernels import Kernel, KernelBank
 from convcli.learn.animation import check_animatable, write_gif
 from convcli.learn.inputs import load_input
@@ -60,7 +61,7 @@ def _check_gif_name(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.command("explain")
 @click.argument("source", metavar="INPUT")
 @click.option("-k", "--kernel", type=KERNEL_SPEC, required=True, help="Any --kernel spec.")
-@geometry_options
+@geometry_options_without("method")
 @click.option(
     "--at", "at", type=POSITION, default=None, help="Explain the output value at ROW,COL."
 )
@@ -127,11 +128,14 @@ def _too_big(setup: Setup) -> bool:
 
 
 def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
-    """Fail before printing or writing anything."""
-    if kw["at"] is not None:
-        check_position(setup.geometry, kw["at"])
-    if kw["gif"]:
-        check_animatable(setup)
+    """Fail before printing or writing anything: every mistake here is a usage error."""
+    try:
+        if kw["at"] is not None:
+            check_position(setup.geometry, kw["at"])
+        if kw["gif"]:
+            check_animatable(setup)
+    except ConvcliError as exc:
+        raise click.UsageError(str(exc)) from None
     if kw["at"] is None and _too_big(setup) and (kw["steps"] or not kw["gif"]):
         msg = (
             f"{source} is {dims(setup.geometry.input_hw)}; whole grids and --steps are shown "

@@ -97,7 +97,7 @@ def test_explain_image_needs_at_and_shows_a_crop(photo: Path) -> None:
 
 def test_explain_errors(grid: Path) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--at", "9,0")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a position the user gave: a usage error
     assert result.output.endswith(
         "convcli: error: position 9,0 is outside the output 7×7; expected ROW in 0..6 and COL "
         "in 0..6\n"
@@ -121,11 +121,11 @@ def test_explain_gif(grid: Path, tmp_path: Path) -> None:
         assert f"wrote {gif}: 18 frames, {image.height}×{image.width}" in result.output
 
 
-def test_explain_gif_too_long_is_exit_1_and_writes_nothing(tmp_path: Path) -> None:
+def test_explain_gif_too_long_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     big = tmp_path / "big.npy"
     np.save(big, np.zeros((30, 30)))
     result = run("explain", str(big), "-k", "box:3", "--gif", str(tmp_path / "a.gif"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "30×30 = 900 positions is more than 400" in result.output
     assert not (tmp_path / "a.gif").exists()
 
@@ -184,7 +184,7 @@ def test_at_outside_the_output_fails_before_printing_or_writing(
 ) -> None:
     gif = tmp_path / "slide.gif"
     result = run("explain", str(grid), "-k", "sobel_x", "--at", "9,9", "--gif", str(gif))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert error_line(result) == (
         "convcli: error: position 9,9 is outside the output 7×7; "
         "expected ROW in 0..6 and COL in 0..6"
