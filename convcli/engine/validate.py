@@ -30,10 +30,12 @@ def _real_array(value: ArrayLike, what: str, ndims: tuple[int, ...], expected: s
 
 
 def as_image(image: ArrayLike) -> np.ndarray:
-    """Return ``image`` as an (H, W) or (H, W, C) array of a real dtype, finite."""
-    arr = _real_array(image, "image", (2, 3), "2-D (H, W) or 3-D (H, W, C)")
-    check_finite(arr, "image")
-    return arr
+    """Return ``image`` as an (H, W) or (H, W, C) array of a real dtype.
+
+    NaN and infinities pass (IEEE arithmetic: they spread to the outputs they touch);
+    the commands refuse them with :func:`check_finite` before calling the engine.
+    """
+    return _real_array(image, "image", (2, 3), "2-D (H, W) or 3-D (H, W, C)")
 
 
 def check_finite(values: np.ndarray, what: str, hint: str = "expected finite numbers") -> None:

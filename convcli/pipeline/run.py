@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convcli.choices import Existing
+from convcli.engine import check_finite
 from convcli.errors import OutputError
 from convcli.io import (
     FORMATS,
@@ -116,6 +117,7 @@ def filter_image(
     """
     start = time.perf_counter()
     loaded = read_image(source, color=settings.color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
+    check_finite(loaded.pixels, "image")  # NaN/Inf: refused, never written as a picture
     fmaps = apply_plan(
         loaded.pixels,
         settings.plan,
@@ -123,6 +125,9 @@ def filter_image(
         alpha=loaded.alpha,
         alpha_mode=settings.alpha_mode,
     )
+    for fmap in fmaps:
+        top = f"{np.finfo(np.float32).max:.3g}"
+        check_finite(fmap.values, "the result", f"kernel × image values overflow float32 (±{top})")
     results, data = [], None
     for fmap, output, fmt in zip(fmaps, outputs, formats, strict=True):
         result, encoded = _write_map(fmap, output, fmt, loaded, settings)

@@ -134,3 +134,17 @@ def test_two_concurrent_runs_never_replace_each_other(runner, photos, tmp_path) 
         failed = sum(r["status"] == "failed" for r in records.values())
         assert (procs[name].returncode == 1) == (failed > 0 or not records)
     assert runner.temps(out) == []
+
+
+def test_skip_existing_keeps_the_written_maps_of_a_half_written_stack(runner, tmp_path) -> None:
+    args = ("apply", str(SAMPLE), "-k", "sobel_x", "-k", "sobel_y", "-o", f"{tmp_path}/", "-q")
+    kept = tmp_path / "coffee_sobel_x.png"
+    kept.write_bytes(b"a map a killed run left")
+    done = runner.run(*args, "--skip-existing")
+    assert done.returncode == 0, done.stderr
+    assert kept.read_bytes() == b"a map a killed run left"
+    clean = tmp_path / "clean"
+    assert runner.run(*args[:-2], f"{clean}/", "-q").returncode == 0
+    assert (tmp_path / "coffee_sobel_y.png").read_bytes() == (
+        clean / "coffee_sobel_y.png"
+    ).read_bytes()
