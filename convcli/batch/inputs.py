@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from convcli.errors import OutputError
 from convcli.io.formats import READ_EXTENSIONS
+from convcli.io.read import read_header
 
 STDIO = "-"
 
@@ -110,3 +112,25 @@ def _expand_folder(
             result.files.append(InputFile(path, root=folder, from_folder=True))
         else:
             result.non_images += 1
+
+
+STDIN_HEAD = 1 << 20
+"""Bytes of standard input read before its header is checked (1 MiB)."""
+
+
+def read_stdin(stream: BinaryIO, head_bytes: int = STDIN_HEAD) -> bytes:
+    """Read an encoded image from ``stream``, checking its header before buffering the rest.
+
+    A stream longer than ``head_bytes`` whose first ``head_bytes`` are no image header
+    is refused at once, instead of being read to its end (``cat /dev/zero | ...``).
+
+    Raises
+    ------
+    ImageError
+        If the first ``head_bytes`` bytes are not the start of an image.
+    """
+    head = stream.read(head_bytes)
+    if len(head) < head_bytes:
+        return head
+    read_header(head)
+    return head + stream.read()

@@ -36,6 +36,7 @@ from convcli.batch import (
     expand_inputs,
     plan_jobs,
     process_job,
+    read_stdin,
     run_jobs,
     worker_count,
     worker_threads,
@@ -219,7 +220,7 @@ def _no_images(inputs: Sequence[str], non_images: int, recursive: bool) -> str:
 
 
 def _with_stdin(source: InputFile) -> InputFile:
-    return replace(source, data=sys.stdin.buffer.read())
+    return replace(source, data=read_stdin(sys.stdin.buffer))
 
 
 def _plan(

@@ -301,6 +301,20 @@ OTHER: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
         2,
         "convcli: error: --gif draws one frame per output position",
     ),
+    (
+        "explain-nan-tiff",
+        ("explain", "nan.tif", "-k", "3", "--at", "1,1"),
+        None,
+        1,
+        "convcli: error: the input has ",
+    ),
+    (
+        "explain-beyond-float32",
+        ("explain", "small.png", "-k", "1e200 1e200", "--at", "1,1"),
+        None,
+        1,
+        "convcli: error: kernel value 1e+200 is beyond float32's range",
+    ),
     ("unknown-command", ("bogus",), None, 2, "convcli: error: No such command 'bogus'."),
     (
         "kernels-option",
