@@ -42,6 +42,7 @@ from convcli.batch import (
     worker_threads,
 )
 from convcli.choices import COMBINE_MODES, VALUE_MAPPINGS
+from convcli.cli.dryrun import print_plan
 from convcli.cli.params import KERNEL_SPEC, geometry_options
 from convcli.cli.stdout import echo, write_bytes
 from convcli.errors import ConvcliError, OutputError
@@ -173,7 +174,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     jobs, dropped = _plan(kw, files, settings.plan)
     run, skipped = _checked(jobs, kw)
     if kw["dry_run"]:
-        _print_plan(run, skipped, kw["as_json"])
+        failures += print_plan(run, skipped, as_json=kw["as_json"])
         ctx.exit(1 if failures else 0)
     batch = len(jobs) + failures > 1
     report = _Report(quiet=kw["quiet"], as_json=kw["as_json"], batch=batch, failed=failures)
@@ -266,17 +267,6 @@ def _existing(kw: dict[str, Any]) -> Existing:
 
 def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
     return check_jobs(jobs, existing=_existing(kw))
-
-
-def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> None:
-    for job, status in [(j, "planned") for j in run] + [(j, "skipped") for j in skipped]:
-        if as_json:
-            record = {"input": job.source.display, "status": status, "outputs": list(job.outputs)}
-            echo(json.dumps(record))
-            continue
-        verb = "would write" if status == "planned" else "would skip (exists)"
-        for out in job.outputs:
-            echo(f"{verb} {out} <- {job.source.display}")
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:

@@ -209,6 +209,20 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
         2,
         "convcli: error: -o x.png names one output, but there are 2 inputs",
     ),
+    (
+        "dry-run-empty",
+        ("empty.png", "-k", "3", "-n"),
+        None,
+        1,
+        "convcli: error: empty.png: not an image",
+    ),
+    (
+        "dry-run-text",
+        ("notimg.png", "-k", "3", "-n"),
+        None,
+        1,
+        "convcli: error: notimg.png: not an image",
+    ),
     # --- stdin --------------------------------------------------------------------------
     (
         "stdin-twice",
