@@ -53,7 +53,6 @@ class ConvcliGroup(click.Group):
         """Run the command line; in standalone mode, exit with one line per error."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
-        signal.signal(signal.SIGTERM, _on_terminate)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.ClickException as exc:
@@ -157,5 +156,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143)."""
+    signal.signal(signal.SIGTERM, _on_terminate)
     cli.main(prog_name="convcli")

@@ -33,6 +33,7 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
     ("deep-json", ("-k", DEEP_JSON), None, 2, "nested too deeply"),
     ("deep-toml", ("-k", "deep.toml"), None, 2, "deep.toml: nested too deeply"),
     ("5000-digits", ("-k", HUGE_INT), None, 2, f"{U} '-k' / '--kernel': "),
+    ("5000-digit-stride", ("-k", "3", "-s", HUGE_INT), None, 2, f"{U} '-s' / '--stride'"),
     ("empty-kernel", ("-k", ""), None, 2, f"{U} '-k' / '--kernel': "),
     ("nan-kernel", ("-k", "[[1, NaN]]"), None, 2, f"{U} '-k' / '--kernel': "),
     (
