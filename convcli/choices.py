@@ -14,3 +14,6 @@ VALUE_MAPPINGS: tuple[ValueMapping, ...] = get_args(ValueMapping)
 
 CombineMode = Literal["stack", "magnitude", "max", "min", "sum", "abs-sum"]
 COMBINE_MODES: tuple[CombineMode, ...] = get_args(CombineMode)
+
+Existing = Literal["refuse", "overwrite", "skip"]
+"""What to do with outputs that already exist: refuse, replace them, or keep them."""

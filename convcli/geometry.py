@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 from convcli.errors import GeometryError
@@ -374,3 +374,37 @@ def output_shape(
     return resolve_geometry(
         input_hw, kernel_hw, stride=stride, padding=padding, dilation=dilation
     ).output_hw
+
+
+MAX_WORKING_PIXELS = 2**28
+"""The largest padded input the engine works on: 268,435,456 pixels (1 GiB of float32)."""
+
+
+def working_geometry(geometry: Geometry, limit: int = MAX_WORKING_PIXELS) -> Geometry:
+    """The geometry the engine runs: size-checked, strides no longer than the padded input.
+
+    A stride longer than the padded input gives one output on that axis whatever its
+    value, so it is shortened to the padded size (the result is the same; the work
+    arrays stay small).
+
+    Raises
+    ------
+    GeometryError
+        If the padded input is larger than ``limit`` pixels.
+
+    Examples
+    --------
+    >>> working_geometry(resolve_geometry((6, 6), (3, 3), stride=10**12)).stride
+    (6, 6)
+    """
+    ph, pw = geometry.padded_hw
+    if ph * pw > limit:
+        pads = ",".join(str(p) for pair in geometry.pads for p in pair)
+        msg = (
+            f"the padded input would be {dims(geometry.padded_hw)} = {ph * pw:,} pixels "
+            f"(input {dims(geometry.input_hw)}, pads {pads}); the engine works on at most "
+            f"{limit:,}: use less padding or dilation"
+        )
+        raise GeometryError(msg)
+    stride = (min(geometry.stride[0], ph), min(geometry.stride[1], pw))
+    return replace(geometry, stride=stride) if stride != geometry.stride else geometry

@@ -9,7 +9,7 @@ Only then does :func:`~convcli.batch.run.run_jobs` do the work
 
 from __future__ import annotations
 
-from convcli.batch.inputs import STDIO, Expansion, InputFile, expand_inputs
+from convcli.batch.inputs import STDIO, Expansion, InputFile, expand_inputs, read_stdin
 from convcli.batch.naming import (
     Existing,
     Job,
@@ -26,6 +26,7 @@ from convcli.batch.run import (
     error_line,
     process_job,
     run_jobs,
+    worker_count,
     worker_threads,
 )
 
@@ -45,7 +46,9 @@ __all__ = [
     "output_format",
     "plan_jobs",
     "process_job",
+    "read_stdin",
     "run_jobs",
     "safe_name",
+    "worker_count",
     "worker_threads",
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from convcli.errors import OutputError
+from convcli.errors import OutputError, reason
 from convcli.io.formats import READ_EXTENSIONS
+from convcli.io.read import read_header
 
 STDIO = "-"
 
@@ -96,8 +99,7 @@ def expand_inputs(inputs: Sequence[str], *, recursive: bool = False) -> Expansio
 def _expand_folder(
     folder: Path, recursive: bool, extensions: frozenset[str], result: Expansion
 ) -> None:
-    pattern = "**/*" if recursive else "*"
-    for path in sorted(folder.glob(pattern)):
+    for path in sorted(_walk(folder, recursive, result)):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
         image = path.suffix.lower() in extensions
@@ -110,3 +112,42 @@ def _expand_folder(
             result.files.append(InputFile(path, root=folder, from_folder=True))
         else:
             result.non_images += 1
+
+
+def _walk(folder: Path, recursive: bool, result: Expansion) -> list[Path]:
+    """Every entry under ``folder``; a sub-folder that cannot be listed is reported."""
+
+    def unreadable(exc: OSError) -> None:
+        name = exc.filename or str(folder)
+        result.missing.append((str(name), f"cannot read folder: {reason(exc)}"))
+
+    found: list[Path] = []
+    for top, dirs, names in os.walk(folder, onerror=unreadable):
+        base = Path(top)
+        found += [base / name for name in [*dirs, *names]]
+        if not recursive:
+            break
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+    return found
+
+
+STDIN_HEAD = 1 << 20
+"""Bytes of standard input read before its header is checked (1 MiB)."""
+
+
+def read_stdin(stream: BinaryIO, head_bytes: int = STDIN_HEAD) -> bytes:
+    """Read an encoded image from ``stream``, checking its header before buffering the rest.
+
+    A stream longer than ``head_bytes`` whose first ``head_bytes`` are no image header
+    is refused at once, instead of being read to its end (``cat /dev/zero | ...``).
+
+    Raises
+    ------
+    ImageError
+        If the first ``head_bytes`` bytes are not the start of an image.
+    """
+    head = stream.read(head_bytes)
+    if len(head) < head_bytes:
+        return head
+    read_header(head)
+    return head + stream.read()

@@ -22,14 +22,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from convcli.batch.inputs import STDIO, InputFile
+from convcli.choices import Existing
 from convcli.errors import OutputError
 from convcli.io.formats import EXTENSION_FORMATS, FORMATS, format_for_path
-
-Existing = Literal["refuse", "overwrite", "skip"]
-"""What to do with outputs that already exist: refuse the run, replace them, or skip."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +166,8 @@ def plan_jobs(
     if output is not None and output_dir is not None:
         msg = "give -o/--output or --output-dir, not both"
         raise OutputError(msg)
+    if output is not None and os.path.normpath(output) in _STDOUT_NAMES:
+        output = STDIO  # a temporary file beside /dev/stdout cannot be renamed onto it
     if output is not None and is_directory_target(output):
         output, output_dir = None, output
     if output_dir is not None:
@@ -198,6 +197,9 @@ def _check_folder(folder: str) -> None:
 
 def _key(path: str | Path) -> str:
     return os.path.normcase(os.path.realpath(path))
+
+
+_STDOUT_NAMES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
 
 
 def drop_own_outputs(jobs: Sequence[Job]) -> tuple[list[Job], int]:

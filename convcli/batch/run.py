@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Sequence
@@ -9,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
+from convcli.batch.lifeline import bind_to_parent
 from convcli.batch.naming import Job
 from convcli.engine import cpu_count
 from convcli.errors import ConvcliError
@@ -18,6 +20,21 @@ from convcli.pipeline import ApplySettings, ImageResult, filter_image
 def default_jobs() -> int:
     """The default ``--jobs``: the number of cores this process may use."""
     return cpu_count()
+
+
+JOBS_PER_CORE = 4
+"""The ceiling of ``--jobs`` per core: more processes only cost memory."""
+
+
+def worker_count(requested: int, inputs: int, cores: int | None = None) -> int:
+    """The worker processes to start: ``requested``, at most one per input and 4 per core.
+
+    Examples
+    --------
+    >>> worker_count(1000, 60, cores=2), worker_count(2, 60, cores=2), worker_count(8, 3, cores=2)
+    (8, 2, 3)
+    """
+    return max(1, min(requested, inputs, JOBS_PER_CORE * (cores or cpu_count())))
 
 
 def worker_threads(processes: int, cores: int | None = None) -> int:
@@ -44,11 +61,14 @@ def run_jobs(
     If the caller stops early (Ctrl-C, an error, closing the generator) the jobs not yet
     started are cancelled, so no output is written after the run was given up.
     """
-    if len(jobs) <= 1 or processes <= 1:
+    processes = worker_count(processes, len(jobs))
+    if processes <= 1:
         for job in jobs:
             yield job, worker(job)
         return
-    pool = ProcessPoolExecutor(max_workers=min(processes, len(jobs)), initializer=watch_interrupts)
+    pool = ProcessPoolExecutor(
+        max_workers=processes, initializer=start_worker, initargs=(os.getpid(),)
+    )
     try:
         futures = {pool.submit(worker, job): job for job in jobs}
         for future in as_completed(futures):
@@ -61,19 +81,32 @@ def run_jobs(
 _interrupted = threading.Event()
 
 
+def start_worker(parent: int) -> None:
+    """Worker-process initializer: die with the parent; stop cleanly on Ctrl-C or SIGTERM."""
+    bind_to_parent(parent)
+    watch_interrupts()
+
+
 def watch_interrupts() -> None:
-    """Worker-process initializer: after Ctrl-C, start none of the jobs already queued.
+    """After Ctrl-C (or SIGTERM), start none of the jobs already queued.
 
     Ctrl-C reaches every process of the terminal's process group. Each worker stops its
     current image (atomic writes leave nothing behind) and then refuses the jobs queued
     to it that the main process can no longer cancel.
     """
     signal.signal(signal.SIGINT, _on_interrupt)
+    signal.signal(signal.SIGTERM, _on_interrupt)
+
+
+_busy = threading.Event()
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:
     _interrupted.set()
-    raise KeyboardInterrupt
+    # only inside a job: raised while a worker sends a result, it would cut the message
+    # short and leave the main process waiting for the rest for ever
+    if _busy.is_set():
+        raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -108,13 +141,16 @@ def process_job(job: Job, settings: ApplySettings) -> Outcome:
     Only convcli's own errors and operating-system errors are caught, so a bug still
     shows its traceback instead of passing as a bad file.
     """
-    if _interrupted.is_set():
-        raise KeyboardInterrupt
     source = job.source.data or b"" if job.source.path is None else str(job.source.path)
+    _busy.set()
     try:
+        if _interrupted.is_set():
+            raise KeyboardInterrupt
         result = filter_image(source, job.outputs, job.formats, settings)
     except (ConvcliError, OSError) as exc:
         return Outcome(job, error=error_line(job.source.display, exc))
     except MemoryError:
         return Outcome(job, error=f"{job.source.display}: out of memory")
+    finally:
+        _busy.clear()
     return Outcome(job, result=result)

@@ -8,11 +8,16 @@ nor Pillow; :data:`COMMANDS` names the modules and their one-line help.
 from __future__ import annotations
 
 import importlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
 import convcli
-from convcli.errors import ConvcliError, ExitCode
+from convcli.cli.stdout import WRITE_ERRNOS, flush_or_fail
+from convcli.errors import ConvcliError, ExitCode, reason
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "apply": ("convcli.cli.apply", "apply_command",
@@ -32,7 +37,34 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class ConvcliGroup(click.Group):
-    """Commands loaded on demand; every :class:`ConvcliError` becomes one line on stderr."""
+    """Commands loaded on demand; every error, usage errors too, is one line on stderr.
+
+    Usage errors (click's and ours) exit 2 as ``convcli: error: MESSAGE``; library
+    errors exit 1 (or their own code); SIGINT exits 130 and SIGTERM 143, after temporary
+    files are removed; a failed write to standard output exits 1.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; in standalone mode, exit with one line per error."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            _exit(f"convcli: error: {_usage_line(exc)}", exc.exit_code)
+        except click.Abort as exc:  # Ctrl-C while parsing
+            _exit(*_interrupted(exc.__cause__))
+        failed = flush_or_fail()
+        if failed is not None:
+            _exit(f"convcli: error: {failed}", ExitCode.FAILURE)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The command names: :data:`COMMANDS`, then any added with ``add_command``."""
@@ -63,10 +95,39 @@ class ConvcliGroup(click.Group):
         except ConvcliError as exc:
             click.echo(f"convcli: error: {exc}", err=True)
             ctx.exit(int(exc.exit_code))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # click would print "Aborted!" and exit 1; scripts expect 130 for Ctrl-C
-            click.echo("convcli: interrupted", err=True)
-            ctx.exit(ExitCode.INTERRUPTED)
+            line, code = _interrupted(exc)
+            click.echo(line, err=True)
+            ctx.exit(code)
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRNOS:
+                raise
+            click.echo(f"convcli: error: cannot write output: {reason(exc)}", err=True)
+            ctx.exit(ExitCode.FAILURE)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same clean-up runs; exits 143."""
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    return " ".join(exc.format_message().split())
+
+
+def _interrupted(exc: BaseException | None) -> tuple[str, ExitCode]:
+    if isinstance(exc, Terminated):
+        return "convcli: terminated", ExitCode.TERMINATED
+    return "convcli: interrupted", ExitCode.INTERRUPTED
+
+
+def _exit(line: str, code: int) -> NoReturn:
+    click.echo(line, err=True)
+    sys.exit(code)
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -97,5 +158,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143)."""
+    signal.signal(signal.SIGTERM, _on_terminate)
     cli.main(prog_name="convcli")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.batch import (
+    STDIO,
     Existing,
     InputFile,
     Job,
@@ -34,17 +36,21 @@ from convcli.batch import (
     expand_inputs,
     plan_jobs,
     process_job,
+    read_stdin,
     run_jobs,
+    worker_count,
     worker_threads,
 )
 from convcli.batch.cluster import run_on_cluster
 from convcli.choices import COMBINE_MODES
+from convcli.cli.dryrun import print_plan
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
 from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
 from convcli.cli.params import DASK, KERNEL_SPEC, geometry_options
 from convcli.cli.recording import check_records, record_option
+from convcli.cli.stdout import echo, write_bytes
 from convcli.errors import ConvcliError, OutputError
-from convcli.io import FORMATS, OUTPUT_FORMATS
+from convcli.io import FORMATS, OUTPUT_FORMATS, remove_stale_temps
 from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
@@ -125,7 +131,8 @@ from convcli.pipeline.summary import one_line, summary_rows
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes for several inputs. [default: number of cores]",
+    help="Worker processes for several inputs (at most one per input and 4 per core). "
+    "[default: number of cores]",
 )
 @click.option(
     "--dask",
@@ -168,7 +175,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     never written over an input, and never half-written. Exit status: 0 all done,
     1 some image failed, 2 usage error.
     """
-    settings = _settings(kw)
+    settings = replace(_settings(kw), existing=_existing(kw))
     if kw["emit"]:
         emit_for_apply(kw, settings.plan)
         return
@@ -178,7 +185,7 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     run, skipped = _checked(jobs, kw)
     check_records(run, kw)
     if kw["dry_run"]:
-        _print_plan(run, skipped, kw["as_json"])
+        failures += print_plan(run, skipped, as_json=kw["as_json"])
         ctx.exit(1 if failures else 0)
     batch = len(jobs) + failures > 1
     report = _Report(quiet=kw["quiet"], as_json=kw["as_json"], batch=batch, failed=failures)
@@ -212,17 +219,21 @@ def _inputs(kw: dict[str, Any]) -> tuple[list[InputFile], list[tuple[str, str]]]
         click.echo(f"convcli: error: {name}: {reason}", err=True)
     files = [_with_stdin(f) if f.path is None else f for f in expansion.files]
     if not files and not expansion.missing:
-        skipped = (
-            f" ({expansion.non_images} non-image files skipped)" if expansion.non_images else ""
-        )
-        msg = f"no images found in {', '.join(kw['inputs'])}{skipped}"
-        raise click.ClickException(msg)
+        raise click.UsageError(_no_images(kw["inputs"], expansion.non_images, kw["recursive"]))
     kw["non_images"] = expansion.non_images
     return files, [(name, f"{name}: {reason}") for name, reason in expansion.missing]
 
 
+def _no_images(inputs: Sequence[str], non_images: int, recursive: bool) -> str:
+    skipped = f" ({non_images} non-image files skipped)" if non_images else ""
+    hint = ""
+    if not recursive and expand_inputs(inputs, recursive=True).files:
+        hint = "; images are in sub-folders: add -r to descend into them"
+    return f"no images found in {', '.join(inputs)}{skipped}{hint}"
+
+
 def _with_stdin(source: InputFile) -> InputFile:
-    return replace(source, data=sys.stdin.buffer.read())
+    return replace(source, data=read_stdin(sys.stdin.buffer))
 
 
 def _plan(
@@ -260,33 +271,26 @@ def _lacking(formats: set[str], depth: int) -> str:
     return ", ".join(sorted(f for f in formats if depth not in FORMATS[f].depths))
 
 
-def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+def _existing(kw: dict[str, Any]) -> Existing:
     if kw["overwrite"] and kw["skip_existing"]:
         msg = "give --overwrite or --skip-existing, not both"
         raise click.UsageError(msg)
     if kw["jobs"] and kw["dask"]:
         msg = "--jobs is for local processes; with --dask give local:N for N workers"
         raise click.UsageError(msg)
-    existing: Existing = "overwrite" if kw["overwrite"] else "refuse"
-    return check_jobs(jobs, existing="skip" if kw["skip_existing"] else existing)
+    return "overwrite" if kw["overwrite"] else "skip" if kw["skip_existing"] else "refuse"
 
 
-def _print_plan(run: Sequence[Job], skipped: Sequence[Job], as_json: bool) -> None:
-    for job, status in [(j, "planned") for j in run] + [(j, "skipped") for j in skipped]:
-        if as_json:
-            record = {"input": job.source.display, "status": status, "outputs": list(job.outputs)}
-            click.echo(json.dumps(record))
-            continue
-        verb = "would write" if status == "planned" else "would skip (exists)"
-        for out in job.outputs:
-            click.echo(f"{verb} {out} <- {job.source.display}")
+def _checked(jobs: Sequence[Job], kw: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+    return check_jobs(jobs, existing=_existing(kw))
 
 
 def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report: _Report) -> None:
-    processes, cluster = kw["jobs"] or default_jobs(), kw["dask"]
+    processes, cluster = worker_count(kw["jobs"] or default_jobs(), len(run)), kw["dask"]
     if cluster is not None or (len(run) > 1 and processes > 1):
         threads = 1 if cluster is not None else worker_threads(processes)
         settings = replace(settings, options=replace(settings.options, threads=threads))
+    remove_stale_temps(_folders(run))
     worker = partial(process_job, settings=settings)
     if cluster is None:
         outcomes = run_jobs(run, worker, processes=processes)
@@ -297,9 +301,12 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
         for _, outcome in outcomes:
             report.outcome(outcome)
             if outcome.result is not None and outcome.result.data is not None:
-                stdout = sys.stdout.buffer
-                stdout.write(outcome.result.data)
-                stdout.flush()
+                write_bytes(outcome.result.data)
+
+
+def _folders(run: Sequence[Job]) -> set[str]:
+    """The folders outputs go to: temporary files of killed runs there are removed."""
+    return {str(Path(out).parent) for job in run for out in job.outputs if out != STDIO}
 
 
 @dataclass
@@ -350,7 +357,7 @@ class _Report:
         """JSON records for inputs that do not exist (their error line is already out)."""
         if self.as_json:
             for name, line in lines:
-                click.echo(json.dumps({"input": name, "status": "failed", "error": line}))
+                echo(json.dumps({"input": name, "status": "failed", "error": line}))
 
     def skipped(self, jobs: Sequence[Job]) -> None:
         """Report inputs skipped because their outputs exist."""
@@ -359,7 +366,7 @@ class _Report:
             if self.as_json:
                 record = {"input": job.source.display, "status": "skipped",
                           "outputs": list(job.outputs)}  # fmt: skip
-                click.echo(json.dumps(record))
+                echo(json.dumps(record))
 
     def outcome(self, outcome: Outcome) -> None:
         """Report one finished image."""
@@ -371,11 +378,11 @@ class _Report:
             if self.as_json:
                 record = {"input": outcome.job.source.display, "status": "failed",
                           "error": outcome.error}  # fmt: skip
-                click.echo(json.dumps(record))
+                echo(json.dumps(record))
             return
         self.done += 1
         if self.as_json:
-            click.echo(json.dumps(outcome.result.record()))
+            echo(json.dumps(outcome.result.record()))
         if not self.quiet:
             self._summary(outcome.result)
             for m in outcome.result.maps:

@@ -82,7 +82,7 @@ def command_line(command: str, source: str, specs: tuple[Kernel | KernelBank, ..
 def options_from(kw: dict[str, Any]) -> ConvOptions:
     """The engine options of ``apply`` and ``explain`` from their parsed keywords."""
     return ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], kw["cval"],
-                       kw["dilation"], kw["flip"], kw["method"])  # fmt: skip
+                       kw["dilation"], kw["flip"], kw.get("method", "auto"))  # fmt: skip
 
 
 def print_program(

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from convcli.cli.emitting import command_line, emit_option, print_program
-from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.params import KERNEL_SPEC, geometry_options_without
+from convcli.errors import ConvcliError
 from convcli.kernels import Kernel, KernelBank
 from convcli.learn.animation import check_animatable, write_gif
 from convcli.learn.inputs import load_input
@@ -74,7 +75,7 @@ def _named(*suffixes: str) -> Callable[[click.Context, click.Parameter, str | No
 @click.command("explain")
 @click.argument("source", metavar="INPUT")
 @click.option("-k", "--kernel", type=KERNEL_SPEC, required=True, help="Any --kernel spec.")
-@geometry_options
+@geometry_options_without("method")
 @click.option(
     "--at", "at", type=POSITION, default=None, help="Explain the output value at ROW,COL."
 )
@@ -163,11 +164,14 @@ def _too_big(setup: Setup) -> bool:
 
 
 def _check_explain(setup: Setup, source: str, kw: dict[str, Any]) -> None:
-    """Fail before printing or writing anything."""
-    if kw["at"] is not None:
-        check_position(setup.geometry, kw["at"])
-    if kw["gif"]:
-        check_animatable(setup)
+    """Fail before printing or writing anything: every mistake here is a usage error."""
+    try:
+        if kw["at"] is not None:
+            check_position(setup.geometry, kw["at"])
+        if kw["gif"]:
+            check_animatable(setup)
+    except ConvcliError as exc:
+        raise click.UsageError(str(exc)) from None
     if kw["gif"] and kw["html"] and Path(kw["gif"]).resolve() == Path(kw["html"]).resolve():
         msg = f"--gif and --html name the same file {kw['html']}; give two files"
         raise click.UsageError(msg)

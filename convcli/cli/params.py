@@ -111,8 +111,26 @@ DEFAULT_PADDING_MODE = "reflect"
 
 def geometry_options(fn: F) -> F:
     """Add --stride, --padding, --padding-mode, --cval, --dilation, --flip, --method."""
-    options = [
-        click.option(
+    return geometry_options_without()(fn)
+
+
+def geometry_options_without(*omitted: str) -> Callable[[F], F]:
+    """:func:`geometry_options` less the ones named (``"cval"``, ``"method"``, ...).
+
+    A command lists only the options that do something there.
+    """
+
+    def add(fn: F) -> F:
+        for option in reversed(_geometry_options(set(omitted))):
+            fn = option(fn)
+        return fn
+
+    return add
+
+
+def _geometry_options(omitted: set[str]) -> list[Callable[[F], F]]:
+    options = {
+        "stride": click.option(
             "-s",
             "--stride",
             type=PAIR,
@@ -120,7 +138,7 @@ def geometry_options(fn: F) -> F:
             show_default=True,
             help="Step of the kernel: N or Y,X.",
         ),
-        click.option(
+        "padding": click.option(
             "-p",
             "--padding",
             type=PADDING,
@@ -128,7 +146,7 @@ def geometry_options(fn: F) -> F:
             show_default=True,
             help="Pads: N, H,W, T,B,L,R, or same/valid/full.",
         ),
-        click.option(
+        "padding_mode": click.option(
             "-m",
             "--padding-mode",
             type=PADDING_MODE_CHOICE,
@@ -136,14 +154,14 @@ def geometry_options(fn: F) -> F:
             show_default=True,
             help="What the pads hold.",
         ),
-        click.option(
+        "cval": click.option(
             "--cval",
             type=float,
             default=0.0,
             show_default=True,
             help="The constant for --padding-mode zeros.",
         ),
-        click.option(
+        "dilation": click.option(
             "-d",
             "--dilation",
             type=PAIR,
@@ -151,20 +169,18 @@ def geometry_options(fn: F) -> F:
             show_default=True,
             help="Gap between kernel taps: N or Y,X.",
         ),
-        click.option(
+        "flip": click.option(
             "--flip/--no-flip",
             default=False,
             show_default=True,
             help="True convolution (kernel rotated 180°) instead of cross-correlation.",
         ),
-        click.option(
+        "method": click.option(
             "--method",
             type=click.Choice(METHODS),
             default="auto",
             show_default=True,
             help="Engine method; auto picks the fastest.",
         ),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    }
+    return [option for name, option in options.items() if name not in omitted]

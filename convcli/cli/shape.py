@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +16,8 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
-from convcli.cli.params import KERNEL_SPEC, geometry_options
+from convcli.cli.params import KERNEL_SPEC, geometry_options_without
+from convcli.errors import ConvcliError, GeometryError
 from convcli.geometry import Pair
 from convcli.learn.inputs import shape_of
 from convcli.learn.shapes import (
@@ -33,6 +35,7 @@ from convcli.learn.shapes import (
 from convcli.learn.window import apply_padding
 
 _SIZE = re.compile(r"^\s*(\d+)(?:[x×](\d+))?\s*$", re.IGNORECASE)
+_LOOKS_LIKE_SIZE = re.compile(r"^[\d\s,x×*]+$", re.IGNORECASE)
 _CHAIN_COLUMNS = (
     "#",
     "layer",
@@ -72,9 +75,10 @@ KERNEL_OR_SIZE = KernelOrSizeType()
 @click.option(
     "-k",
     "--kernel",
+    "kernels",
     type=KERNEL_OR_SIZE,
-    default=None,
-    help="A kernel size (7 or 7x3) or any --kernel spec.",
+    multiple=True,
+    help="A kernel size (7 or 7x3) or any --kernel spec (once).",
 )
 @click.option(
     "-l",
@@ -84,7 +88,7 @@ KERNEL_OR_SIZE = KernelOrSizeType()
     metavar="kKsSdDpP",
     help="A CNN layer like k7s2p3 or k3s1d2p2 (repeat for a chain; missing parts are s1, d1, p0).",
 )
-@geometry_options
+@geometry_options_without("cval", "method")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
 def shape(ctx: click.Context, source: str, **kw: Any) -> None:
@@ -99,7 +103,32 @@ def shape(ctx: click.Context, source: str, **kw: Any) -> None:
     reflect), so shape predicts what apply writes. Sizes are printed height first:
     224×224×3.
     """
-    hwc, what = shape_of(source)
+    kw["kernel"] = _one_kernel(kw.pop("kernels"))
+    hwc, what = _source(source)
+    try:
+        _shape(ctx, hwc, what, kw)
+    except GeometryError as exc:  # shape reads no pixels: every number came from the user
+        raise click.UsageError(str(exc)) from None
+
+
+def _one_kernel(kernels: tuple[Any, ...]) -> Any:
+    if len(kernels) > 1:
+        msg = f"give -k/--kernel once (or a --layer chain); got {len(kernels)}"
+        raise click.UsageError(msg)
+    return kernels[0] if kernels else None
+
+
+def _source(source: str) -> tuple[tuple[int, int, int], str]:
+    """The input's size; a mistyped size (no such file) is a usage error."""
+    try:
+        return shape_of(source)
+    except ConvcliError as exc:
+        if _LOOKS_LIKE_SIZE.match(source) and not Path(source).exists():
+            raise click.UsageError(str(exc)) from None
+        raise
+
+
+def _shape(ctx: click.Context, hwc: tuple[int, int, int], what: str, kw: dict[str, Any]) -> None:
     if kw["layers"]:
         _check_layer_options(ctx, kw)
         _shape_chain(hwc, what, kw)

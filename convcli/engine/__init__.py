@@ -18,10 +18,12 @@ from convcli.engine.registry import METHODS
 from convcli.engine.run import ConvResult
 from convcli.engine.strips import convolve_rows, tile_quantum
 from convcli.engine.tiling import cpu_count
+from convcli.engine.validate import check_finite
 
 __all__ = [
     "METHODS",
     "ConvResult",
+    "check_finite",
     "conv1d",
     "conv2d",
     "convolve",

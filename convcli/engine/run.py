@@ -13,7 +13,13 @@ from convcli.engine.padding import PaddedSource
 from convcli.engine.registry import Plan, check_method, plan
 from convcli.engine.tiling import cpu_count, run_tiles
 from convcli.engine.validate import check_threads, compute_dtype, output_dtype
-from convcli.geometry import Geometry, PaddingMode, Pair, normalize_padding_mode
+from convcli.geometry import (
+    Geometry,
+    PaddingMode,
+    Pair,
+    normalize_padding_mode,
+    working_geometry,
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,9 @@ def run(
     """Output rows ``rows`` of a validated image, kernel and geometry."""
     out_dtype = output_dtype(image.dtype, options.dtype)
     compute = compute_dtype(out_dtype)
-    chosen = make_plan(kernel, geometry, options.flip, options.method, compute)
-    source = PaddedSource.create(image, geometry, options.mode, options.cval, compute)
+    working = working_geometry(geometry)
+    chosen = make_plan(kernel, working, options.flip, options.method, compute)
+    source = PaddedSource.create(image, working, options.mode, options.cval, compute)
     out = _execute(source, chosen, rows, options.threads or cpu_count())
     result = out.astype(out_dtype, copy=False)
     return ConvResult(result, geometry, chosen.method.name, options.flip)

@@ -30,8 +30,29 @@ def _real_array(value: ArrayLike, what: str, ndims: tuple[int, ...], expected: s
 
 
 def as_image(image: ArrayLike) -> np.ndarray:
-    """Return ``image`` as an (H, W) or (H, W, C) array of a real dtype."""
+    """Return ``image`` as an (H, W) or (H, W, C) array of a real dtype.
+
+    NaN and infinities pass (IEEE arithmetic: they spread to the outputs they touch);
+    the commands refuse them with :func:`check_finite` before calling the engine.
+    """
     return _real_array(image, "image", (2, 3), "2-D (H, W) or 3-D (H, W, C)")
+
+
+def check_finite(values: np.ndarray, what: str, hint: str = "expected finite numbers") -> None:
+    """Refuse NaN and infinities: convcli computes with finite numbers only.
+
+    Examples
+    --------
+    >>> check_finite(np.array([1.0, np.inf, np.nan]), "image")
+    Traceback (most recent call last):
+    ...
+    convcli.errors.EngineError: image has 2 NaN or infinite values; expected finite numbers
+    """
+    if values.dtype.kind != "f" or np.isfinite(values).all():
+        return
+    bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+    msg = f"{what} has {bad:,} NaN or infinite values; {hint}"
+    raise EngineError(msg)
 
 
 def as_signal(signal: ArrayLike) -> np.ndarray:
@@ -44,6 +65,10 @@ def as_kernel(kernel: ArrayLike, ndim: int = 2) -> np.ndarray:
     weights = _real_array(kernel, "kernel", (ndim,), f"{ndim}-D").astype(np.float64)
     if not np.all(np.isfinite(weights)):
         msg = "kernel has NaN or infinite values; expected finite numbers"
+        raise EngineError(msg)
+    top = float(np.finfo(np.float32).max)
+    if np.abs(weights).max() > top:
+        msg = f"kernel value {np.abs(weights).max():.3g} is beyond float32's range (±{top:.3g})"
         raise EngineError(msg)
     return weights
 

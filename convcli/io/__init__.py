@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from convcli.io.atomic import atomic_write
+from convcli.io.atomic import atomic_write, remove_stale_temps
 from convcli.io.formats import (
     EXTENSION_FORMATS,
     FORMATS,
@@ -39,6 +39,7 @@ __all__ = [
     "luma",
     "read_header",
     "read_image",
+    "remove_stale_temps",
     "write_image",
     "write_npy",
 ]

@@ -1,26 +1,28 @@
-"""Atomic writes: a temporary file in the target's folder, then ``os.replace``.
+"""Atomic writes: a temporary file in the target's folder, then a rename that never clobbers.
 
 A failed or interrupted write never leaves a half-written file under the final name.
+Unless told to replace, the final step is ``os.link`` (which fails if the name exists,
+even when another process created it a moment ago), so two runs never replace each
+other's files. Temporary files are named ``.NAME.PID.TOKEN.tmp``: the PID tells a later
+run which ones belong to a process that is gone (:func:`remove_stale_temps`).
 """
 
 from __future__ import annotations
 
-import functools
+import errno
 import os
-import tempfile
-from collections.abc import Callable
+import re
+import secrets
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from convcli.choices import Existing
 from convcli.errors import OutputError, reason
 
-
-@functools.cache
-def _new_file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (mkstemp's is 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+# errors of os.link meaning "this file system has no hard links", not "cannot write"
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS}
 
 
 def _check_parents(target: Path) -> None:
@@ -31,11 +33,21 @@ def _check_parents(target: Path) -> None:
             raise OutputError(msg)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
-    """Write a file atomically: a temporary file in the same folder, then ``os.replace``.
+def temp_name(target: Path) -> Path:
+    """A fresh temporary name beside ``target``: ``.NAME.PID.TOKEN.tmp``."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
-    On any failure the temporary file is removed and ``path`` is left as it was.
-    Missing parent folders are created.
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[BinaryIO], None],
+    *,
+    existing: Existing = "overwrite",
+) -> bool:
+    """Write a file atomically: a temporary file in the same folder, then a rename.
+
+    On any failure (Ctrl-C included) the temporary file is removed and ``path`` is left
+    as it was. Missing parent folders are created.
 
     Parameters
     ----------
@@ -43,31 +55,115 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
         The file to create or replace.
     write : callable
         Called with the open binary temporary file; writes the content.
+    existing : {"overwrite", "refuse", "skip"}
+        If ``path`` exists when the file is complete: replace it, raise
+        :class:`OutputError`, or keep it and return False. Checked by the rename
+        itself, so a file another process wrote meanwhile counts.
+
+    Returns
+    -------
+    bool
+        True if ``path`` now holds the new content.
 
     Raises
     ------
     OutputError
-        When the folder or file cannot be written.
+        When the folder or file cannot be written, or ``path`` exists and ``existing``
+        is ``"refuse"``.
     """
     target = Path(path)
     _check_parents(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         msg = f"{target}: cannot write: {reason(exc)}"
         raise OutputError(msg) from None
+    tmp = temp_name(target)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        # created inside the try: a Ctrl-C at any point leaves no empty temporary file
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as handle:
             write(handle)
-        os.chmod(tmp, _new_file_mode())
-        os.replace(tmp, target)
+        return _publish(tmp, target, existing)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             msg = f"{target}: cannot write: {reason(exc)}"
             raise OutputError(msg) from exc
         raise
+
+
+def _publish(tmp: Path, target: Path, existing: Existing) -> bool:
+    """Give ``tmp`` its final name; without ``overwrite``, never replace a file."""
+    if existing == "overwrite":
+        os.replace(tmp, target)
+        return True
+    try:
+        linked = _link(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if linked or existing == "skip":
+        return linked
+    msg = (
+        f"{target}: written by another process meanwhile; left as it is "
+        "(pass --overwrite to replace)"
+    )
+    raise OutputError(msg)
+
+
+def _link(tmp: Path, target: Path) -> bool:
+    """Link ``tmp`` as ``target``; False if ``target`` exists."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        if target.exists():  # no hard links on this file system: check, then rename
+            return False
+        os.replace(tmp, target)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """True if process ``pid`` exists (or might: another user's)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temps(folders: Iterable[str | os.PathLike[str]]) -> int:
+    """Remove convcli's temporary files left in ``folders`` by processes that are gone.
+
+    Only names of the form ``.NAME.PID.TOKEN.tmp`` whose PID is not a live process
+    are removed: a run killed mid-write leaves one, a running one is never touched.
+
+    Returns
+    -------
+    int
+        How many files were removed.
+    """
+    removed = 0
+    for folder in {Path(f) for f in folders}:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            match = _TEMP.match(name)
+            if match and not _alive(int(match["pid"])):
+                try:
+                    (folder / name).unlink()
+                except OSError:
+                    continue
+                removed += 1
+    return removed
 
 
 def temp_owner(name: str) -> str | None:
@@ -77,9 +173,8 @@ def temp_owner(name: str) -> str | None:
 
     Examples
     --------
-    >>> temp_owner(".a_sobel.png.k2j8x0qa.tmp"), temp_owner("a_sobel.png")
+    >>> temp_owner(".a_sobel.png.4242.0a1b2c3d.tmp"), temp_owner("a_sobel.png")
     ('a_sobel.png', None)
     """
-    if not (name.startswith(".") and name.endswith(".tmp")):
-        return None
-    return name[1 : -len(".tmp")].rpartition(".")[0] or None
+    match = _TEMP.match(name)
+    return match["name"] if match else None

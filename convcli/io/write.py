@@ -14,6 +14,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
+from convcli.choices import Existing
 from convcli.errors import OutputError, reason
 from convcli.io.atomic import atomic_write
 from convcli.io.formats import Format, format_for_path, format_named
@@ -27,7 +28,8 @@ def write_image(
     alpha: np.ndarray | None = None,
     format: str | None = None,
     options: SaveOptions | None = None,
-) -> None:
+    existing: Existing = "overwrite",
+) -> bool:
     """Write pixels (and alpha) as an image file, atomically.
 
     Parameters
@@ -44,6 +46,13 @@ def write_image(
         ``png``, ``jpeg``, ``tiff``, ``webp``, ``gif`` or ``bmp``.
     options : SaveOptions, optional
         Metadata to keep (what the format holds of it), quality, lossless, compression.
+    existing : {"overwrite", "refuse", "skip"}
+        If ``path`` exists: replace it, raise, or keep it (see :func:`atomic_write`).
+
+    Returns
+    -------
+    bool
+        False if an existing file was kept.
 
     Raises
     ------
@@ -56,7 +65,7 @@ def write_image(
     def write(handle: BinaryIO) -> None:
         handle.write(data)
 
-    atomic_write(path, write)
+    return atomic_write(path, write, existing=existing)
 
 
 def encode_image(
@@ -197,11 +206,13 @@ def _png_meta_chunks(args: dict[str, object]) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
-def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    """Save an array as ``.npy``, atomically (no pickles)."""
+def write_npy(
+    path: str | os.PathLike[str], array: np.ndarray, *, existing: Existing = "overwrite"
+) -> bool:
+    """Save an array as ``.npy``, atomically (no pickles); ``existing`` as :func:`write_image`."""
     values = np.asarray(array)
 
     def write(handle: BinaryIO) -> None:
         np.save(handle, values, allow_pickle=False)
 
-    atomic_write(path, write)
+    return atomic_write(path, write, existing=existing)

@@ -108,7 +108,14 @@ def parse_json_matrix(text: str, source: str) -> np.ndarray:
             "expected [[1, 2], [3, 4]]"
         )
         raise KernelError(msg) from None
+    except RecursionError:
+        raise KernelError(too_deep(source)) from None
     return matrix_from_data(data, source)
+
+
+def too_deep(source: str) -> str:
+    """The message for a document nested too deeply to parse (a matrix is 2 deep)."""
+    return f"{source}: nested too deeply; expected a matrix like [[1, 2], [3, 4]]"
 
 
 def matrix_from_data(data: object, source: str, field: str = "") -> np.ndarray:

@@ -53,6 +53,8 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{label}: not valid TOML: {exc}"
         raise KernelError(msg) from None
+    except RecursionError:
+        raise KernelError(files.too_deep(label)) from None
 
 
 def kernel_from_toml(data: Mapping[str, Any], ctx: TomlContext) -> Kernel | KernelBank:

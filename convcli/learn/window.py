@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine import conv2d, convolve, pad_image, pad_indices
+from convcli.engine import check_finite, conv2d, convolve, pad_image, pad_indices
 from convcli.errors import EngineError, GeometryError
 from convcli.geometry import (
     Geometry,
@@ -218,6 +218,7 @@ def prepare(
         If the geometry is invalid or the output would be empty.
     """
     x = np.asarray(values, dtype=np.float64)
+    check_finite(x, "the input")
     k = np.asarray(kernel, dtype=np.float64)
     if x.ndim != 2 or k.ndim != 2:
         msg = f"explain needs a 2-D input and a 2-D kernel; got shapes {x.shape} and {k.shape}"

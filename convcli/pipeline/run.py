@@ -16,6 +16,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from convcli.choices import Existing
+from convcli.engine import check_finite
 from convcli.errors import ImageError, OutputError
 from convcli.geometry import dims
 from convcli.io import (
@@ -55,6 +57,7 @@ class ApplySettings:
     save: SaveOptions = field(default_factory=SaveOptions)
     strip: bool = False
     frame: int | None = None
+    existing: Existing = "overwrite"
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -194,9 +197,15 @@ def _feature_maps(loaded: LoadedImage, settings: ApplySettings) -> list[FeatureM
         alpha_mode=settings.alpha_mode,
         alpha_max=loaded.max_value,
     )
+    check_finite(loaded.pixels, "image")  # NaN/Inf: refused, never written as a picture
     if settings.color == "luma" and loaded.pixels.ndim == 3:
-        return apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
-    return filter_pixels(loaded.pixels)
+        maps = apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
+    else:
+        maps = filter_pixels(loaded.pixels)
+    top = f"{np.finfo(np.float32).max:.3g}"
+    for fmap in maps:
+        check_finite(fmap.values, "the result", f"kernel × image values overflow float32 (±{top})")
+    return maps
 
 
 def _stacked(maps: Sequence[FeatureMap], name: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -244,14 +253,14 @@ def _write_map(
     meta = ImageMeta() if settings.strip else _strided(loaded.meta, fmap, settings.plan.chain)
     save = replace(settings.save, meta=meta)
     if floats:
-        data = _emit_float(values, alpha, output, fmt, save)
+        data = _emit_float(values, alpha, output, fmt, save, settings.existing)
     else:
         if math.isnan(report.min):  # NaN has no pixel value; min is NaN only if one is there
             values = np.nan_to_num(values, nan=0.0)
         depth = output_depth(settings.depth, loaded.bit_depth, fmt, planes=_planes(fmap))
         pixels = to_pixels(values, depth, max_value=loaded.max_value)
         alpha_px = None if alpha is None else to_pixels(alpha, depth, max_value=loaded.max_value)
-        data = _emit(pixels, alpha_px, output, fmt, save, animation)
+        data = _emit(pixels, alpha_px, output, fmt, save, settings.existing, animation)
     has_alpha = fmap.alpha is not None
     chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
     partial = alpha is not None and bool(np.any((alpha > 0) & (alpha < loaded.max_value)))
@@ -286,7 +295,12 @@ def _float_out(fmap: FeatureMap, fmt: str, loaded: LoadedImage, settings: ApplyS
 
 
 def _emit_float(
-    values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str, options: SaveOptions
+    values: np.ndarray,
+    alpha: np.ndarray | None,
+    output: str,
+    fmt: str,
+    options: SaveOptions,
+    existing: Existing,
 ) -> bytes | None:
     array = values.astype(np.float32)
     if fmt == "npy":
@@ -294,12 +308,12 @@ def _emit_float(
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
             return buffer.getvalue()
-        write_npy(output, array)
+        write_npy(output, array, existing=existing)
         return None
     if fmt != "tiff":
         msg = f"{output}: --map raw keeps float values; only .tif and .npy can hold them"
         raise OutputError(msg)
-    return _emit(array, alpha, output, fmt, options)
+    return _emit(array, alpha, output, fmt, options, existing)
 
 
 def _emit(
@@ -308,6 +322,7 @@ def _emit(
     output: str,
     fmt: str,
     options: SaveOptions,
+    existing: Existing,
     animation: Animation | None = None,
 ) -> bytes | None:
     """Encode for ``-`` (the bytes are returned) or write the file (frames first if animated)."""
@@ -322,5 +337,5 @@ def _emit(
     def write(handle: BinaryIO) -> None:
         handle.write(data)
 
-    atomic_write(output, write)
+    atomic_write(output, write, existing=existing)
     return None

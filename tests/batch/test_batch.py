@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,24 @@ def test_run_jobs_in_one_process_keeps_order(tmp_path: Path) -> None:
     jobs = plan_jobs([InputFile(tmp_path / f"{i}.png") for i in range(3)], ["k"])
     results = [r for _, r in run_jobs(jobs, lambda job: job.source.stem, processes=1)]
     assert results == ["0", "1", "2"]
+
+
+def test_an_unreadable_sub_folder_is_reported_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root reads any folder, so the refusal is injected where the walk lists folders
+    (tmp_path / "in" / "locked").mkdir(parents=True)
+    (tmp_path / "in" / "a.png").write_bytes(b"")
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = expand_inputs([str(tmp_path / "in")], recursive=True)
+    assert [f.path for f in found.files] == [tmp_path / "in" / "a.png"]
+    assert found.missing == [
+        (str(tmp_path / "in" / "locked"), "cannot read folder: Permission denied")
+    ]

@@ -153,13 +153,27 @@ def test_a_file_whose_workers_all_died_is_one_failure() -> None:
 
 def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:
     dask = pytest.importorskip("convcli.batch.dask")
-    names = [".a_sobel.png.k2j8x0qa.tmp", ".b.png.k2j8x0qa.tmp", "a_sobel.png", ".c.png.x.tmp"]
+    # atomic_write's temporaries are .NAME.PID.TOKEN.tmp; other hidden files are not touched
+    names = [
+        ".a_sobel.png.4242.0a1b2c3d.tmp",
+        ".b.png.4242.0a1b2c3d.tmp",
+        "a_sobel.png",
+        ".c.png.17.deadbeef.tmp",
+        ".c.png.x.tmp",
+    ]
     for name in names:
         (tmp_path / name).write_bytes(b"")
     jobs = [job("a.png", str(tmp_path / "a_sobel.png")), job("c.png", str(tmp_path / "c.png"))]
     removed = dask.remove_leftovers([*jobs, job("-", "-")])
-    assert sorted(p.name for p in removed) == [".a_sobel.png.k2j8x0qa.tmp", ".c.png.x.tmp"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.png.k2j8x0qa.tmp", "a_sobel.png"]
+    assert sorted(p.name for p in removed) == [
+        ".a_sobel.png.4242.0a1b2c3d.tmp",
+        ".c.png.17.deadbeef.tmp",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".b.png.4242.0a1b2c3d.tmp",
+        ".c.png.x.tmp",
+        "a_sobel.png",
+    ]
 
 
 def test_unreachable_scheduler_is_one_line(photo: Path, tmp_path: Path) -> None:

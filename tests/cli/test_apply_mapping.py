@@ -77,8 +77,8 @@ def test_normalize_refuses_a_zero_sum_kernel(tmp_path: Path) -> None:
     result = run(str(tmp_path / "a.png"), "-k", "sobel_x", "--normalize")
     assert result.exit_code == 2
     message = (
-        "Error: kernel 'sobel_x': the weights sum to 0, so --normalize cannot divide by their "
-        "sum; use --scale or --map instead\n"
+        "convcli: error: kernel 'sobel_x': the weights sum to 0, "
+        "so --normalize cannot divide by their sum; use --scale or --map instead\n"
     )
     assert result.stderr.endswith(message)
 

@@ -162,7 +162,7 @@ def test_encoding_options_need_their_format(option: list[str], message: str,
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "in.png")
     result = run(str(tmp_path / "in.png"), "-k", "blur", *option, "-o", str(tmp_path / "o.png"))
     assert result.exit_code == 2
-    assert result.stderr.endswith(f"Error: {message}\n")
+    assert result.stderr == f"convcli: error: {message}\n"
     assert not (tmp_path / "o.png").exists()
 
 

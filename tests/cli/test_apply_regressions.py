@@ -126,15 +126,18 @@ def _nan_tiff(path: Path) -> None:
 
 
 @pytest.mark.parametrize("output", ["n.npy", "n.png"])
-def test_nan_input_gives_valid_json_and_no_warnings(tmp_path: Path, output: str) -> None:
-    # min/max used to be printed as NaN (not JSON) and every tile warned on stderr
+def test_nan_input_is_refused_with_one_line_and_no_warnings(tmp_path: Path, output: str) -> None:
+    # NaN used to be written as zeros with exit 0; the policy now: non-finite pixels are refused
     _nan_tiff(tmp_path / "n.tif")
     result = run(str(tmp_path / "n.tif"), "-k", "box:3", "-o", str(tmp_path / output), "--json")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     record = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(name))
-    assert record["min"] is None
-    assert record["maps"][0]["max"] is None
-    assert "Warning" not in result.stderr
+    assert record["status"] == "failed"
+    assert result.stderr == (
+        f"convcli: error: {tmp_path / 'n.tif'}: image has 1 NaN or infinite values; "
+        "expected finite numbers\n"
+    )
+    assert not (tmp_path / output).exists()
 
 
 def test_missing_input_json_error_names_the_file(tmp_path: Path) -> None:

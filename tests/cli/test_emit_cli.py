@@ -82,7 +82,8 @@ def test_emit_refuses_several_inputs(photo: Path, tmp_path: Path) -> None:
                                       "--emit", "numpy"])  # fmt: skip
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == (
-        "Error: --emit writes a program for one input file (its size sets the pads); got 2 inputs"
+        "convcli: error: --emit writes a program for one input file "
+        "(its size sets the pads); got 2 inputs"
     )
 
 

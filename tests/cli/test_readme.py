@@ -44,9 +44,11 @@ def _fold(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scratch(tmp_path_factory: pytest.TempPathFactory, sample_files: list[Path]) -> Path:
     folder = tmp_path_factory.mktemp("readme")
-    shutil.copytree(ROOT / "sample_images", folder / "sample_images")
+    (folder / "sample_images").mkdir()
+    for path in sample_files:  # the project's files only, not what a user left there
+        shutil.copy2(path, folder / "sample_images" / path.name)
     return folder
 
 

@@ -152,7 +152,7 @@ def test_record_refuses_stdout_and_existing_records(photo: Path) -> None:
     Path("e.png.json").write_text("mine")
     result = invoke("apply", "photo.png", "-k", "sobel_x", "-o", "e.png", "--record")
     assert result.exit_code == 2
-    assert "Error: e.png.json exists; --overwrite replaces it" in result.output
+    assert "convcli: error: e.png.json exists; --overwrite replaces it" in result.output
     assert Path("e.png.json").read_text() == "mine"
     assert not Path("e.png").exists()
 

@@ -50,7 +50,10 @@ def test_emit_refuses_luma_and_names_normalize(photo: Path) -> None:
     result = CliRunner().invoke(cli, ["apply", "photo.png", "-k", "sharpen", "--color", "luma",
                                       "--emit", "numpy"])  # fmt: skip
     assert result.exit_code == 2
-    assert "Error: --emit writes programs for --color keep or gray, not luma" in result.output
+    assert (
+        "convcli: error: --emit writes programs for --color keep or gray, not luma"
+        in result.output
+    )
     result = CliRunner().invoke(cli, ["apply", "photo.png", "-k", "1 2 1", "--normalize",
                                       "--emit", "numpy"])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -51,8 +51,8 @@ def test_readme_names_every_file_with_a_licence() -> None:
         assert licence in readme
 
 
-def test_every_image_in_the_folder_is_known() -> None:
-    images = {p.name for p in SAMPLES.iterdir() if p.suffix.lower() in READ_EXTENSIONS}
+def test_every_image_in_the_folder_is_known(sample_files: list[Path]) -> None:
+    images = {p.name for p in sample_files if p.suffix.lower() in READ_EXTENSIONS}
     assert images == {*PHOTOS, *PATTERNS}
 
 

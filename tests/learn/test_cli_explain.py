@@ -85,8 +85,8 @@ def test_explain_image_needs_at_and_shows_a_crop(photo: Path) -> None:
     result = run("explain", str(photo), "-k", "sobel_x")
     assert result.exit_code == 2
     assert (
-        f"Error: {photo} is 30×40; whole grids and --steps are shown up to 12×12: give --at"
-        in (result.output)
+        f"convcli: error: {photo} is 30×40; whole grids and --steps are shown up to 12×12: "
+        "give --at" in (result.output)
     )
     result = run("explain", str(photo), "-k", "sobel_x", "--at", "15,20")
     assert result.exit_code == 0, result.output
@@ -97,7 +97,7 @@ def test_explain_image_needs_at_and_shows_a_crop(photo: Path) -> None:
 
 def test_explain_errors(grid: Path) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--at", "9,0")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a position the user gave: a usage error
     assert result.output.endswith(
         "convcli: error: position 9,0 is outside the output 7×7; expected ROW in 0..6 and COL "
         "in 0..6\n"
@@ -121,11 +121,11 @@ def test_explain_gif(grid: Path, tmp_path: Path) -> None:
         assert f"wrote {gif}: 18 frames, {image.height}×{image.width}" in result.output
 
 
-def test_explain_gif_too_long_is_exit_1_and_writes_nothing(tmp_path: Path) -> None:
+def test_explain_gif_too_long_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     big = tmp_path / "big.npy"
     np.save(big, np.zeros((30, 30)))
     result = run("explain", str(big), "-k", "box:3", "--gif", str(tmp_path / "a.gif"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "30×30 = 900 positions is more than 400" in result.output
     assert not (tmp_path / "a.gif").exists()
 
@@ -184,7 +184,7 @@ def test_at_outside_the_output_fails_before_printing_or_writing(
 ) -> None:
     gif = tmp_path / "slide.gif"
     result = run("explain", str(grid), "-k", "sobel_x", "--at", "9,9", "--gif", str(gif))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert error_line(result) == (
         "convcli: error: position 9,9 is outside the output 7×7; "
         "expected ROW in 0..6 and COL in 0..6"
@@ -198,7 +198,7 @@ def test_at_with_non_ascii_digits_is_a_usage_error(grid: Path, at: str) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--at", at)
     assert result.exit_code == 2
     assert error_line(result) == (
-        f"Error: Invalid value for '--at': {at!r} is not ROW,COL "
+        f"convcli: error: Invalid value for '--at': {at!r} is not ROW,COL "
         "(two whole numbers >= 0, e.g. 2,3)"
     )
 
@@ -207,7 +207,7 @@ def test_at_with_non_ascii_digits_is_a_usage_error(grid: Path, at: str) -> None:
 def test_gif_must_be_named_gif(grid: Path, tmp_path: Path, name: str) -> None:
     result = run("explain", str(grid), "-k", "sobel_x", "--gif", str(tmp_path / name))
     assert result.exit_code == 2
-    assert error_line(result).startswith("Error: Invalid value for '--gif': ")
+    assert error_line(result).startswith("convcli: error: Invalid value for '--gif': ")
     assert error_line(result).endswith(
         "does not end in .gif; expected the name of the GIF file to write"
     )
@@ -240,7 +240,7 @@ def test_html_of_a_large_image_is_a_crop_around_at(tmp_path: Path) -> None:
     [
         (["-k", "sobel"], 2, "explain takes one kernel; sobel is a bank of sobel_x, sobel_y"),
         (["-k", "box:33"], 1, "convcli: error: --html lays out every product of the kernel; "),
-        (["-k", "3", "--at", "40,0"], 1, "convcli: error: position 40,0 is outside the output"),
+        (["-k", "3", "--at", "40,0"], 2, "convcli: error: position 40,0 is outside the output"),
         (
             ["-k", "box:3", "-d", "100"],
             1,
@@ -276,7 +276,7 @@ def test_html_and_gif_on_the_same_file_is_a_usage_error(grid: Path, tmp_path: Pa
     )
     assert result.exit_code == 2
     assert error_line(result) == (
-        f"Error: --gif and --html name the same file {page}; give two files"
+        f"convcli: error: --gif and --html name the same file {page}; give two files"
     )
     assert not page.exists()
 

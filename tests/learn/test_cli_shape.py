@@ -105,9 +105,9 @@ def test_shape_predicts_what_apply_writes(
     np.testing.assert_allclose(written, expected, rtol=1e-5, atol=1e-3)  # the pads apply used
 
 
-def test_shape_empty_output_is_exit_1_with_the_formula() -> None:
+def test_shape_empty_output_is_exit_2_with_the_formula() -> None:
     result = run("shape", "5x5", "-k", "7", "-p", "valid")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("convcli: error: kernel (dilated 7")
     assert result.output.endswith("out_h = floor((5 + 0 + 0 - 1·(7-1) - 1) / 1) + 1 = -1\n")
 
@@ -135,29 +135,33 @@ def test_shape_layer_chain_json() -> None:
 
 def test_a_layer_that_empties_the_output_is_named() -> None:
     result = run("shape", "6x6", "-l", "k3s2p0", "-l", "k7")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("convcli: error: layer 2 (k7) on 2×2: kernel (dilated ")
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("shape", "224x224"), "Error: give -k/--kernel (a size like 7 or any spec) or --layer"),
+        (
+            ("shape", "224x224"),
+            "convcli: error: give -k/--kernel (a size like 7 or any spec) or --layer",
+        ),
         (
             ("shape", "224x224", "-k", "3", "-l", "k3"),
-            "Error: give -k/--kernel or --layer, not both",
+            "convcli: error: give -k/--kernel or --layer, not both",
         ),
         (
             ("shape", "224x224", "-l", "k3", "-s", "2"),
-            "Error: --stride applies to -k; with --layer write it in each layer (e.g. k3s2d2p1)",
+            "convcli: error: --stride applies to -k; "
+            "with --layer write it in each layer (e.g. k3s2d2p1)",
         ),
         (
             ("shape", "224x224", "-l", "q3"),
-            "Error: Invalid value for '--layer': layer 'q3' is not",
+            "convcli: error: Invalid value for '--layer': layer 'q3' is not",
         ),
         (
             ("shape", "224x224", "-k", "0"),
-            "Error: Invalid value for '-k' / '--kernel': kernel size",
+            "convcli: error: Invalid value for '-k' / '--kernel': kernel size",
         ),
     ],
 )
@@ -179,5 +183,5 @@ def test_shape_missing_file_is_exit_1() -> None:
 @pytest.mark.parametrize("size", ["5x", "224x224x3x2", "7 x 7"])
 def test_a_malformed_size_is_called_a_size(size: str) -> None:
     result = run("shape", size, "-k", "3")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr == f"convcli: error: size {size!r} is not HxW or HxWxC (e.g. 224x224x3)\n"

@@ -1,0 +1,95 @@
+"""Atomic writes: no clobbering without overwrite, no temporary file left, stale ones removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from convcli.errors import OutputError
+from convcli.io.atomic import atomic_write, remove_stale_temps
+
+
+def _racing(target: Path, content: bytes):
+    """A writer during which another process creates ``target``."""
+
+    def write(handle: BinaryIO) -> None:
+        target.write_bytes(b"the other run's")
+        handle.write(content)
+
+    return write
+
+
+def test_a_file_that_appears_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "a.png"
+    with pytest.raises(OutputError) as caught:
+        atomic_write(target, _racing(target, b"mine"), existing="refuse")
+    assert str(caught.value) == (
+        f"{target}: written by another process meanwhile; left as it is "
+        "(pass --overwrite to replace)"
+    )
+    assert target.read_bytes() == b"the other run's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+def test_skip_keeps_a_file_that_appears_meanwhile(tmp_path: Path) -> None:
+    target = tmp_path / "a.png"
+    assert atomic_write(target, _racing(target, b"mine"), existing="skip") is False
+    assert target.read_bytes() == b"the other run's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+def test_overwrite_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "a.png"
+    assert atomic_write(target, _racing(target, b"mine"), existing="overwrite") is True
+    assert target.read_bytes() == b"mine"
+
+
+def test_new_files_get_the_umask_mode(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.bin", lambda handle: handle.write(b"x"), existing="refuse")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def open_then_interrupt(*args: object, **kw: object) -> int:
+        real_open(*args, **kw)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "a.png", lambda handle: None)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _finished_pid() -> int:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def test_only_stale_temporary_files_of_convcli_are_removed(tmp_path: Path) -> None:
+    gone = _finished_pid()
+    names = {
+        f".a.png.{gone}.0123abcd.tmp": False,  # a dead process's: removed
+        f".b.png.{os.getpid()}.0123abcd.tmp": True,  # a live process's
+        f".c.png.{gone}.notahex0.tmp": True,  # not convcli's pattern
+        ".notes.tmp": True,
+        "a.png": True,
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert remove_stale_temps([tmp_path, tmp_path / "missing"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, k in names.items() if k)
