@@ -14,7 +14,23 @@ import numpy as np
 from convcli.choices import VALUE_MAPPINGS, ValueMapping
 from convcli.errors import OutputError
 
-__all__ = ["VALUE_MAPPINGS", "MappingReport", "ValueMapping", "map_values", "to_pixels"]
+__all__ = [
+    "POINTWISE_MAPPINGS",
+    "VALUE_MAPPINGS",
+    "MappingReport",
+    "ValueMapping",
+    "map_range",
+    "map_values",
+    "resolve_mapping",
+    "to_pixels",
+]
+
+POINTWISE_MAPPINGS = frozenset({"clip", "abs", "offset", "raw"})
+"""Mappings of each value alone: a strip maps as the whole map would, in one pass.
+
+Any other mapping (``normalize``) needs the whole map's range first: the strip pipeline
+gathers it in a first pass, then maps each strip with :func:`map_range`.
+"""
 
 
 @dataclass(frozen=True)
@@ -81,19 +97,51 @@ def map_values(
     >>> out.tolist(), report.mapping, report.clipped
     ([10.0, 5.0, 255.0], 'abs', 1)
     """
-    resolved = _resolve_mapping(mapping, kernel_sum)
+    resolved = resolve_mapping(mapping, kernel_sum)
     values = _as_float(fmap)
     low, high = _range(values)
-    if resolved == "clip" and 0 <= low and high <= max_value:
-        mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
-    else:
-        mapped, clipped = _MAPPERS[resolved](values, float(max_value), low, high)
+    mapped, clipped = map_range(values, resolved, max_value=max_value, low=low, high=high)
     share = clipped / values.size if values.size else 0.0
     return mapped, MappingReport(resolved, low, high, clipped, share)
 
 
-def _resolve_mapping(mapping: str, kernel_sum: float | None) -> str:
-    """Resolve ``auto`` and check the name."""
+def map_range(
+    values: np.ndarray, mapping: str, *, max_value: float, low: float, high: float
+) -> tuple[np.ndarray, int]:
+    """Map ``values`` (a whole feature map or a strip of it) whose whole map spans ``low..high``.
+
+    The strip pipeline's hook: ``mapping`` is resolved (not ``auto``); for
+    :data:`POINTWISE_MAPPINGS` ``low``/``high`` may be the strip's own range.
+
+    Returns
+    -------
+    mapped : numpy.ndarray
+        As :func:`map_values` gives for these values.
+    clipped : int
+        How many of ``values`` were clipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, clipped = map_range(np.array([0.0, 5.0], np.float32), "normalize",
+    ...                          max_value=255.0, low=-5.0, high=5.0)
+    >>> out.tolist(), clipped
+    ([127.5, 255.0], 0)
+    """
+    values = _as_float(values)
+    if mapping == "clip" and 0 <= low and high <= max_value:
+        return values, 0  # already in range (blurs of 8-bit images): no pass
+    return _MAPPERS[mapping](values, float(max_value), low, high)
+
+
+def resolve_mapping(mapping: str, kernel_sum: float | None) -> str:
+    """The mapping ``mapping`` stands for: ``auto`` resolved, the name checked.
+
+    Examples
+    --------
+    >>> resolve_mapping("auto", 0.0), resolve_mapping("auto", 1.0), resolve_mapping("raw", 0.0)
+    ('abs', 'clip', 'raw')
+    """
     if mapping not in VALUE_MAPPINGS:
         msg = f"value mapping {mapping!r} is not one of {', '.join(VALUE_MAPPINGS)}"
         raise ValueError(msg)
