@@ -58,7 +58,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
         msg = f"{target}: cannot write: {reason(exc)}"
         raise OutputError(msg) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
+        os.close(fd)
+        with open(tmp, "wb") as handle:  # a named handle: writers like tifffile want a name
             write(handle)
         os.chmod(tmp, _new_file_mode())
         os.replace(tmp, target)

@@ -54,7 +54,7 @@ FORMATS: dict[str, Format] = {
     for f in (
         Format("png", "PNG", (".png",), (8, 16), alpha=True, deep_colour=True),
         Format("jpeg", "JPEG", (".jpg", ".jpeg"), (8,), alpha=False),
-        Format("tiff", "TIFF", (".tif", ".tiff"), (8, 16, 32), alpha=True),
+        Format("tiff", "TIFF", (".tif", ".tiff"), (8, 16, 32), alpha=True, deep_colour=True),
         Format("webp", "WEBP", (".webp",), (8,), alpha=True),
         # Pillow reads 32-bit BMPs back as RGB, so BMP keeps no alpha
         Format("bmp", "BMP", (".bmp",), (8,), alpha=False),

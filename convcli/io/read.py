@@ -40,6 +40,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convcli.errors import ImageError, reason
+from convcli.io import tiff
 
 ColorMode = Literal["keep", "gray"]
 
@@ -202,6 +203,9 @@ def read_image(
         msg = f"color must be 'keep' or 'gray', got {color!r}"
         raise ValueError(msg)
     name = _source_name(source)
+    deep = read_deep_tiff(source, max_pixels)  # 16-bit colour TIFF, which Pillow cuts to 8 bits
+    if deep is not None:
+        return _replace_pixels(deep, luma(deep.pixels), "gray") if color == "gray" else deep
     with _open(source) as im:
         _check_pixels(name, im.size, max_pixels)
         rawmode = _png16_rawmode(im)
@@ -209,6 +213,21 @@ def read_image(
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded
+
+
+def read_deep_tiff(
+    source: str | os.PathLike[str] | bytes, max_pixels: int | None
+) -> LoadedImage | None:
+    """A TIFF of 16-bit colour through tifffile (all 16 bits); None for any other file."""
+    layout = tiff.probe(source) if tiff.is_tiff(source) else None
+    if layout is None or layout.color != "rgb" or layout.bit_depth != 16:
+        return None
+    name = _source_name(source)
+    _check_pixels(name, (layout.width, layout.height), max_pixels)
+    planes = tiff.read_tiff_rows(source, 0, layout.height).astype(np.float32)
+    alpha = planes[..., 3] if layout.alpha else None
+    pixels = np.ascontiguousarray(planes[..., :3]) if layout.alpha else planes
+    return LoadedImage(pixels, alpha, 65535.0, 16, layout.mode, name, "TIFF", "rgb")
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:

@@ -148,7 +148,9 @@ class TiffRows:
     def shape(self) -> tuple[int, ...]:
         """``(H, W)`` for one sample, else ``(H, W, S)`` (alpha included)."""
         lay = self.layout
-        return (lay.height, lay.width) if lay.samples == 1 else (lay.height, lay.width, lay.samples)
+        return (
+            (lay.height, lay.width) if lay.samples == 1 else (lay.height, lay.width, lay.samples)
+        )
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop``, decoding only the strips or tiles that cover them.
@@ -259,6 +261,19 @@ def _decode_error(name: str, page: Any, index: int, exc: BaseException) -> Image
     else:
         msg = f"{name}: cannot decode TIFF strip {index} ({compression}): {reason(exc)}"
     return ImageError(msg)
+
+
+def is_tiff(source: Source) -> bool:
+    """Whether ``source`` starts with a TIFF (or BigTIFF) signature; False if unreadable."""
+    if isinstance(source, bytes | bytearray):
+        head = bytes(source[:4])
+    else:
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(4)
+        except OSError:
+            return False  # the Pillow reader names the problem
+    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def probe(source: Source) -> TiffLayout | None:

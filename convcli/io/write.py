@@ -17,6 +17,7 @@ from PIL import Image
 from convcli.errors import OutputError, reason
 from convcli.io.atomic import atomic_write
 from convcli.io.formats import Format, format_for_path, format_named
+from convcli.io.tiff import encode_tiff
 
 
 def write_image(
@@ -81,7 +82,9 @@ def encode_image(
         if not fmt.deep_colour:
             msg = f"{name} output cannot hold 16-bit colour or alpha here; use .png or --depth 8"
             raise OutputError(msg)
-        return _encode_png16(array, alpha_px)
+        return (
+            encode_tiff(array, alpha_px) if fmt.name == "tiff" else _encode_png16(array, alpha_px)
+        )
     return _encode_pillow(array, alpha_px, name)
 
 

@@ -10,6 +10,7 @@ import io
 import math
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +25,17 @@ from convcli.io import (
     write_image,
     write_npy,
 )
+from convcli.io.rows import open_rows
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.plan import ConvOptions, FilterPlan
+from convcli.pipeline.stream import (
+    Streamed,
+    can_stream,
+    kernel_sums,
+    output_spec,
+    planes_of,
+    stream_maps,
+)
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
 
@@ -55,7 +65,7 @@ def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int
     fmt : str
         The output format.
     planes : int
-        Samples per pixel written, alpha included: TIFF holds 16 bits for one only.
+        Samples per pixel written, alpha included (JPEG, WebP, BMP hold 8 bits only).
 
     Raises
     ------
@@ -67,7 +77,7 @@ def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int
     >>> output_depth(None, 16, "png"), output_depth(None, 16, "jpeg"), output_depth(8, 16, "png")
     (16, 8, 8)
     >>> output_depth(None, 16, "tiff"), output_depth(None, 16, "tiff", planes=3)
-    (16, 8)
+    (16, 16)
     """
     if requested == 16 and 16 not in FORMATS[fmt].depths:
         msg = f"{fmt.upper()} holds 8-bit samples only; --depth 16 needs .png or .tif"
@@ -113,6 +123,9 @@ def filter_image(
         that cannot be written. Outputs already written stay; none is half-written.
     """
     start = time.perf_counter()
+    streamed = _filter_in_strips(source, outputs, formats, settings, start)
+    if streamed is not None:
+        return streamed
     loaded = read_image(source, color=settings.color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
     fmaps = apply_plan(
         loaded.pixels,
@@ -144,6 +157,57 @@ def filter_image(
     )
 
 
+def _filter_in_strips(
+    source: str | bytes,
+    outputs: Sequence[str],
+    formats: Sequence[str],
+    settings: ApplySettings,
+    start: float,
+) -> ImageResult | None:
+    """The strip pipeline (:mod:`~convcli.pipeline.stream`); None for the whole-image path."""
+    drop = settings.alpha_mode == "drop"
+    image = open_rows(source, max_pixels=settings.max_pixels, drop_alpha=drop)
+    if image is None:
+        return None
+    with closing(image):
+        if not can_stream(settings.plan, image, settings.options):
+            return None
+        gray = settings.color == "gray"
+        planes = planes_of(image, gray)
+        specs = [
+            output_spec(output, fmt, settings.mapping, ksum,
+                        output_depth(settings.depth, image.bit_depth, fmt, planes=planes))
+            for output, fmt, ksum in zip(outputs, formats, kernel_sums(settings.plan), strict=True)
+        ]  # fmt: skip
+        maps = stream_maps(image, settings.plan, settings.options, specs, gray=gray,
+                           max_pixels=settings.max_pixels)  # fmt: skip
+    results, data = [], None
+    for made in maps:
+        results.append(map_result(made.fmap, made.spec.output, made.spec.fmt, made.report,
+                                  made.spec.depth))  # fmt: skip
+        data = _emit_streamed(made) or data
+    applied = tuple(dict.fromkeys(a for made in maps for a in made.fmap.applied))
+    shape = image.shape if len(image.shape) == 3 and not gray else (*image.shape[:2], 1)
+    name = image.name if isinstance(source, str) else "-"
+    elapsed = (time.perf_counter() - start) * 1000
+    return ImageResult(name, shape, image.mode, image.bit_depth, tuple(results), applied,
+                       elapsed, data, settings.plan.label, settings.options.padding_mode,
+                       settings.mapping == "auto")  # fmt: skip
+
+
+def _emit_streamed(made: Streamed) -> bytes | None:
+    """Write a map made in strips that was not written strip by strip."""
+    spec, values = made.spec, made.fmap.values
+    if spec.streamed:
+        return None
+    if spec.depth is None:
+        return _emit_float(values, None, spec.output, spec.fmt)
+    if spec.output == "-":
+        return encode_image(values, format=spec.fmt)
+    write_image(spec.output, values, format=spec.fmt)
+    return None
+
+
 def _shape(loaded: LoadedImage) -> tuple[int, ...]:
     shape = tuple(int(n) for n in loaded.pixels.shape)
     return shape if len(shape) == 3 else (*shape, 1)
@@ -170,7 +234,7 @@ def _write_map(
 def _emit_float(
     values: np.ndarray, alpha: np.ndarray | None, output: str, fmt: str
 ) -> bytes | None:
-    array = values.astype(np.float32)
+    array = values.astype(np.float32, copy=False)
     if fmt == "npy":
         if output == "-":
             buffer = io.BytesIO()

@@ -1,0 +1,382 @@
+"""One image through the engine in row strips: integer rows in, pixels out, bounded memory.
+
+The image stays as stored (uint8/uint16; a TIFF is decoded strip by strip as rows are
+needed). Each strip of output rows reads only the input rows it needs (its halo), runs
+every kernel of the plan on them (:func:`~convcli.engine.convolve_strip` converts the
+integers as it pads), combines, maps the values and rounds them to pixels straight into
+the output array, or into a TIFF written strip by strip. Strips are cut at a common
+multiple of the engine's tile quanta, so the bytes are those of the whole-image path.
+
+Value mappings of each value alone (:data:`~convcli.values.POINTWISE_MAPPINGS`) take one
+pass. Any other (``normalize``, or a future robust ``auto``) needs the whole map's
+statistics first: a first pass over the strips gathers them (:class:`Statistics`, the
+hook to extend), a second computes the strips again and maps them with
+:func:`~convcli.values.map_range`; no whole float map is ever held.
+
+Chains (each step needs the previous step's whole float map), kept or filtered alpha, and
+data Pillow gives as float or 32-bit integers go through the whole-image path.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+
+import numpy as np
+
+from convcli.engine import needed_rows, tile_quantum
+from convcli.errors import ConvcliError
+from convcli.geometry import Geometry
+from convcli.io import luma
+from convcli.io.rows import RowImage, check_held
+from convcli.io.tiff import write_tiff
+from convcli.kernels import Kernel
+from convcli.pipeline.filtering import Applied, FeatureMap, Window, evaluate, kernel_geometry
+from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum
+from convcli.values import (
+    POINTWISE_MAPPINGS,
+    MappingReport,
+    map_range,
+    map_values,
+    resolve_mapping,
+    to_pixels,
+)
+
+STRIP_BYTES = 24 * 2**20
+"""About the float32 bytes of one kernel's response per strip (strips are whole quanta)."""
+
+Run = tuple[np.ndarray, tuple[Applied, ...], float]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """How one feature map is written: its mapping and pixel type, known before filtering."""
+
+    output: str
+    fmt: str
+    mapping: str
+    depth: int | None  # None: float32 values (``raw`` or ``.npy``)
+    streamed: bool  # written strip by strip as a TIFF
+
+
+@dataclass
+class Statistics:
+    """The whole map's statistics gathered strip by strip (the hook for image-wide mappings).
+
+    Today the range (NaN if any value is NaN); a robust scale would add a histogram here.
+    """
+
+    low: float = math.inf
+    high: float = -math.inf
+
+    def add(self, values: np.ndarray) -> None:
+        """Fold one strip in."""
+        if values.size:
+            self.low = float(np.min([self.low, values.min()]))
+            self.high = float(np.max([self.high, values.max()]))
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """``(low, high)``; (0, 0) for an empty map."""
+        return (0.0, 0.0) if self.low > self.high else (self.low, self.high)
+
+
+@dataclass
+class _Report:
+    """A :class:`MappingReport` added up over strips."""
+
+    mapping: str = ""
+    stats: Statistics = field(default_factory=Statistics)
+    clipped: int = 0
+    size: int = 0
+
+    def add(self, report: MappingReport, size: int) -> None:
+        self.mapping = report.mapping
+        self.stats.add(np.array([report.min, report.max]))
+        self.clipped += report.clipped
+        self.size += size
+
+    def final(self, stats: Statistics | None = None) -> MappingReport:
+        low, high = (stats or self.stats).range
+        share = self.clipped / self.size if self.size else 0.0
+        return MappingReport(self.mapping, low, high, self.clipped, share)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """One feature map made in strips: its values (unless streamed to a file) and report."""
+
+    fmap: FeatureMap
+    report: MappingReport
+    spec: OutputSpec
+
+
+def can_stream(plan: FilterPlan, image: RowImage, options: ConvOptions) -> bool:
+    """Whether every map of ``plan`` has one output height, so strips of rows line up."""
+    if plan.chain:
+        return False
+    heights = {g.output_hw[0] for g in _geometries(plan, image, options)}
+    return len(heights) == 1 and heights != {0}
+
+
+def _kernels(plan: FilterPlan) -> list[Kernel]:
+    return [
+        k for unit in plan.units for k in ([unit] if isinstance(unit, Kernel) else unit.kernels)
+    ]
+
+
+def _geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list[Geometry]:
+    hw = (image.shape[0], image.shape[1])
+    return [kernel_geometry(k, hw, options) for k in _kernels(plan)]
+
+
+def strip_rows(plan: FilterPlan, image: RowImage, options: ConvOptions, channels: int) -> int:
+    """Output rows per strip: a multiple of every kernel's tile quantum, near STRIP_BYTES."""
+    geometries = _geometries(plan, image, options)
+    quanta = [
+        tile_quantum(k.weights, g, method=options.method, flip=options.flip,
+                     channels=channels, dtype=np.float32)
+        for k, g in zip(_kernels(plan), geometries, strict=True)
+    ]  # fmt: skip
+    quantum = reduce(math.lcm, quanta, 1)
+    row_bytes = geometries[0].output_hw[1] * channels * 4
+    return quantum * max(1, STRIP_BYTES // (row_bytes * quantum))
+
+
+def _cuts(total: int, rows: int) -> list[tuple[int, int]]:
+    return [(start, min(start + rows, total)) for start in range(0, total, rows)]
+
+
+def strips(
+    image: RowImage, plan: FilterPlan, options: ConvOptions, rows: int, gray: bool
+) -> Iterator[tuple[tuple[int, int], list[Run]]]:
+    """Each strip of output rows with the plan's runs on it (raw float maps)."""
+    hw = (image.shape[0], image.shape[1])
+    geometries = _geometries(plan, image, options)
+    for cut in _cuts(geometries[0].output_hw[0], rows):
+        held = reduce(np.union1d, [needed_rows(g, cut, options.padding_mode) for g in geometries])
+        block = image.rows(held)
+        if gray and block.ndim == 3:
+            block = luma(block)
+        elif block.dtype == np.float64:
+            block = block.astype(np.float32)  # the whole-image path reads float32
+        yield cut, evaluate(block, plan, options, Window(hw, held, cut))
+
+
+def _map_strip(
+    values: np.ndarray, spec: OutputSpec, max_value: float, kernel_sum: float,
+    stats: Statistics | None,
+) -> tuple[np.ndarray, MappingReport]:  # fmt: skip
+    """One strip of one map, mapped and (unless float output) rounded to pixels."""
+    if stats is None:
+        mapped, report = map_values(values, spec.mapping, max_value=max_value,
+                                    kernel_sum=kernel_sum)  # fmt: skip
+        nan = math.isnan(report.min)
+    else:
+        low, high = stats.range
+        mapped, clipped = map_range(values, spec.mapping, max_value=max_value, low=low, high=high)
+        report = MappingReport(spec.mapping, low, high, clipped, 0.0)
+        nan = math.isnan(low)
+    if spec.depth is None:
+        return mapped.astype(np.float32, copy=False), report
+    if nan:  # NaN has no pixel value
+        mapped = np.nan_to_num(mapped, nan=0.0)
+    return to_pixels(mapped, spec.depth, max_value=max_value), report
+
+
+Sink = Callable[[tuple[int, int], np.ndarray], None]
+
+
+class _TiffSink:
+    """A TIFF written strip by strip on its own thread while the next strips are filtered."""
+
+    def __init__(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self._queue: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._write, args=(path, shape, dtype), name="convcli-tiff", daemon=True
+        )
+        self._thread.start()
+
+    def _items(self) -> Iterator[np.ndarray]:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _write(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        try:
+            write_tiff(path, self._items(), shape, dtype)
+        except BaseException as exc:  # handed to the filtering thread, which raises it
+            self._error = exc
+
+    def _put(self, item: np.ndarray | BaseException | None) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __call__(self, cut: tuple[int, int], pixels: np.ndarray) -> None:
+        self._raise()
+        self._put(pixels)
+
+    def close(self) -> None:
+        """Finish the file (every strip was put)."""
+        self._put(None)
+        self._thread.join()
+        self._raise()
+
+    def abort(self) -> None:
+        """Stop writing; nothing appears under the file's name."""
+        if self._thread.is_alive():
+            self._put(_Aborted())
+        self._thread.join()
+
+
+class _Aborted(ConvcliError):
+    """Filtering failed: the TIFF being written is dropped."""
+
+
+def stream_maps(
+    image: RowImage,
+    plan: FilterPlan,
+    options: ConvOptions,
+    specs: Sequence[OutputSpec],
+    *,
+    gray: bool,
+    max_pixels: int | None,
+) -> list[Streamed]:
+    """Every feature map of ``plan`` on ``image``, made strip by strip (see the module).
+
+    Maps whose spec is ``streamed`` are written to their TIFF as strips come; the others
+    are returned whole (pixels, or float32 values for float outputs).
+
+    Raises
+    ------
+    ConvcliError
+        As the whole-image path, and the ``--max-pixels`` guard on the pixels held.
+    """
+    channels = 1 if gray or len(image.shape) == 2 else image.shape[2]
+    rows = strip_rows(plan, image, options, channels)
+    geometry = _geometries(plan, image, options)[0]
+    held = _held_pixels(image, geometry, rows, specs)
+    if image.streamed:
+        check_held(image.name, held, max_pixels)
+    stats = _statistics(image, plan, options, rows, gray, specs)
+    first = True
+    outputs: list[np.ndarray | None] = []
+    sinks: list[_TiffSink | None] = []
+    reports = [_Report() for _ in specs]
+    meta: list[Run] = []
+    try:
+        for cut, runs in strips(image, plan, options, rows, gray):
+            for i, ((values, _, ksum), spec) in enumerate(zip(runs, specs, strict=True)):
+                pixels, report = _map_strip(values, spec, image.max_value, ksum, stats[i])
+                reports[i].add(report, values.size)
+                if first:
+                    shape = (geometry.output_hw[0], *pixels.shape[1:])
+                    sink = _TiffSink(spec.output, shape, pixels.dtype) if spec.streamed else None
+                    sinks.append(sink)
+                    outputs.append(None if sink else np.empty(shape, pixels.dtype))
+                    meta.append((np.broadcast_to(pixels.dtype.type(0), shape), runs[i][1], ksum))
+                sink_i, out = sinks[i], outputs[i]
+                if sink_i is not None:
+                    sink_i(cut, pixels)
+                elif out is not None:
+                    out[cut[0] : cut[1]] = pixels
+            first = False
+        for sink_i in sinks:
+            if sink_i is not None:
+                sink_i.close()
+    except BaseException:
+        for sink_i in sinks:
+            if sink_i is not None:
+                sink_i.abort()
+        raise
+    return _results(plan, specs, outputs, meta, reports, stats)
+
+
+def _results(
+    plan: FilterPlan,
+    specs: Sequence[OutputSpec],
+    outputs: list[np.ndarray | None],
+    meta: list[Run],
+    reports: list[_Report],
+    stats: list[Statistics | None],
+) -> list[Streamed]:
+    results = []
+    for name, spec, out, (blank, applied, ksum), rep, st in zip(
+        plan.map_names, specs, outputs, meta, reports, stats, strict=True
+    ):
+        values = out if out is not None else blank  # a streamed map is in its file already
+        fmap = FeatureMap(name, values, None, ksum, applied)
+        results.append(Streamed(fmap, rep.final(st), spec))
+    return results
+
+
+def _held_pixels(
+    image: RowImage, geometry: Geometry, rows: int, specs: Sequence[OutputSpec]
+) -> int:
+    """Pixels held at once: a strip's input rows and every output not written in strips."""
+    span = (rows - 1) * geometry.stride[0] + geometry.effective_kernel_hw[0]
+    whole = sum(0 if s.streamed else geometry.output_hw[0] * geometry.output_hw[1] for s in specs)
+    return min(span, image.shape[0]) * image.shape[1] + whole
+
+
+def _statistics(
+    image: RowImage,
+    plan: FilterPlan,
+    options: ConvOptions,
+    rows: int,
+    gray: bool,
+    specs: Sequence[OutputSpec],
+) -> list[Statistics | None]:
+    """A first pass gathering the statistics of the maps whose mapping needs them."""
+    needs = [spec.mapping not in POINTWISE_MAPPINGS for spec in specs]
+    stats: list[Statistics | None] = [Statistics() if n else None for n in needs]
+    if not any(needs):
+        return stats
+    for _, runs in strips(image, plan, options, rows, gray):
+        for st, (values, _, _) in zip(stats, runs, strict=True):
+            if st is not None:
+                st.add(values)
+    return stats
+
+
+def kernel_sums(plan: FilterPlan) -> list[float]:
+    """The kernel sum each map counts as (what ``auto`` mapping looks at), as evaluate gives."""
+    sums = [
+        float(u.sum)
+        if isinstance(u, Kernel)
+        else combined_sum([float(k.sum) for k in u.kernels], u.combine)
+        for u in plan.units
+    ]
+    if plan.combine in (None, "stack"):
+        return sums
+    return [combined_sum(sums, str(plan.combine))]  # fmt: skip
+
+
+def output_spec(
+    output: str, fmt: str, mapping: str, kernel_sum: float, depth: int | None
+) -> OutputSpec:
+    """The spec of one output: float values for ``.npy`` and ``raw``, else pixels of ``depth``."""
+    floats = fmt == "npy" or mapping == "raw"
+    resolved = resolve_mapping("raw" if floats and mapping == "auto" else mapping, kernel_sum)
+    streamed = fmt == "tiff" and output != "-" and not floats
+    return OutputSpec(output, fmt, resolved, None if floats else depth, streamed)
+
+
+def planes_of(image: RowImage, gray: bool) -> int:
+    """Colour planes of each map (no alpha is streamed)."""
+    return 1 if gray or len(image.shape) == 2 else int(image.shape[2])

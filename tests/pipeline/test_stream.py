@@ -1,0 +1,182 @@
+"""The strip pipeline writes the bytes of the whole-image path, strip after strip.
+
+Each case runs :func:`filter_image` twice on the same file: in strips (small strips, so
+an image spans several) and with the strip pipeline switched off; outputs must be equal
+bit for bit, and so must the summary records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from convcli.io.rows import open_rows
+from convcli.kernels import Kernel, parse_kernel_spec
+from convcli.pipeline import ApplySettings, ConvOptions, build_plan, filter_image, stream
+from convcli.pipeline import run as run_module
+
+RNG = np.random.default_rng(10)
+PHOTO = RNG.integers(0, 256, (150, 2000, 3), dtype=np.uint8)
+RANDOM15 = Kernel("random15", RNG.normal(size=(15, 15)))
+RANDOM_EVEN = Kernel("even", RNG.normal(size=(4, 6)), anchor=(1, 4), offset=3.5)
+
+
+def _save(tmp: Path, kind: str) -> Path:
+    if kind == "rgb.png":
+        Image.fromarray(PHOTO).save(tmp / kind)
+    elif kind == "gray.png":
+        Image.fromarray(PHOTO[..., 1]).save(tmp / kind)
+    elif kind == "gray16.png":
+        Image.fromarray(PHOTO[..., 0].astype(np.uint16) * 257).save(tmp / kind)
+    elif kind == "rgba.png":
+        Image.fromarray(np.dstack([PHOTO, PHOTO[..., :1]])).save(tmp / kind)
+    elif kind == "rgb.jpg":
+        Image.fromarray(PHOTO).save(tmp / kind, quality=90)
+    elif kind == "rgb.tif":
+        tifffile.imwrite(tmp / kind, PHOTO, photometric="rgb", rowsperstrip=7)
+    elif kind == "rgb16.tif":
+        deep = PHOTO.astype(np.uint16) * 251
+        tifffile.imwrite(tmp / kind, deep, photometric="rgb", tile=(32, 64), compression="zlib")
+    elif kind == "float.tif":
+        values = PHOTO[..., 2].astype(np.float32) / 255 - 0.25
+        tifffile.imwrite(tmp / kind, values, photometric="minisblack")
+    return tmp / kind
+
+
+def _run(tmp: Path, source: Path, out: str, settings: ApplySettings, strips: bool) -> dict:
+    target = tmp / ("strips" if strips else "whole") / out
+    target.parent.mkdir(exist_ok=True)
+    result = filter_image(str(source), [str(target)], [_format(out)], settings)
+    record = result.record()
+    record.pop("ms")
+    record["output"] = record["outputs"] = None
+    for item in record["maps"]:
+        item["output"] = None
+    return {"record": record, "pixels": _decoded(target)}
+
+
+def _format(name: str) -> str:
+    return {"png": "png", "npy": "npy", "tif": "tiff", "jpg": "jpeg"}[name.rsplit(".", 1)[1]]
+
+
+def _decoded(path: Path) -> np.ndarray:
+    if path.suffix == ".npy":
+        return np.load(path)
+    if path.suffix == ".tif":
+        return tifffile.imread(path)
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+@pytest.fixture
+def small_strips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One tile quantum per strip; records how many strips each image took."""
+    monkeypatch.setattr(stream, "STRIP_BYTES", 1)
+    counts: list[int] = []
+    real = stream.strips
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        n = 0
+        for item in real(*args, **kwargs):
+            n += 1
+            yield item
+        counts.append(n)
+
+    monkeypatch.setattr(stream, "strips", counting)
+    return counts
+
+
+def _compare(tmp, monkeypatch, counts, kind, specs, out="o.png", mapping="auto", **kw):  # type: ignore[no-untyped-def]
+    source = _save(tmp, kind)
+    combine = kw.pop("combine", None)
+    color = kw.pop("color", "keep")
+    alpha = kw.pop("alpha_mode", "keep")
+    plan = build_plan(specs, combine=combine)
+    settings = ApplySettings(plan, ConvOptions(**kw), color, alpha, mapping)
+    streamed = _run(tmp, source, out, settings, strips=True)
+    assert counts[-1] > 1, "the image should be filtered in several strips"
+    with monkeypatch.context() as m:
+        m.setattr(run_module, "_filter_in_strips", lambda *a: None)
+        whole = _run(tmp, source, out, settings, strips=False)
+    assert streamed["record"] == whole["record"]
+    assert streamed["pixels"].dtype == whole["pixels"].dtype
+    np.testing.assert_array_equal(streamed["pixels"], whole["pixels"])
+    return streamed
+
+
+K = parse_kernel_spec
+CASES = [
+    ("rgb.png", ["box:3"], {}),
+    ("rgb.png", ["gaussian:sigma=2"], {"padding_mode": "symmetric"}),
+    ("rgb.png", ["sobel"], {}),
+    ("rgb.png", ["sobel"], {"stride": 2, "padding_mode": "circular"}),
+    ("rgb.png", ["sobel_x", "sobel_y"], {"combine": "max", "dilation": 2}),
+    ("rgb.png", [RANDOM15], {"padding_mode": "zeros", "cval": 30.0}),
+    ("rgb.png", [RANDOM15], {"method": "fft", "padding_mode": "replicate"}),
+    ("rgb.png", [RANDOM15], {"method": "separable", "flip": True}),
+    ("rgb.png", [RANDOM_EVEN], {"method": "banded", "stride": (3, 1)}),
+    ("rgb.png", [RANDOM_EVEN], {"method": "direct", "padding": "valid", "dilation": (2, 3)}),
+    ("rgb.png", ["box:5"], {"padding": "full", "stride": (1, 2), "padding_mode": "reflect"}),
+    ("rgb.png", ["emboss"], {"padding": ((4, 0), (2, 7)), "padding_mode": "circular"}),
+    ("rgb.png", ["sobel"], {"color": "gray"}),
+    ("gray.png", ["prewitt"], {}),
+    ("gray16.png", ["gaussian:sigma=1.5"], {}),
+    ("rgba.png", ["box:3"], {"alpha_mode": "drop"}),
+    ("rgb.jpg", ["sharpen"], {}),
+    ("rgb.tif", ["box:3"], {}),
+    ("rgb.tif", ["sobel"], {"stride": 2}),
+    ("rgb16.tif", ["gaussian:sigma=2"], {}),
+    ("float.tif", ["sobel_x"], {}),
+]
+
+
+@pytest.mark.parametrize(("kind", "names", "options"), CASES)
+@pytest.mark.parametrize("mapping", ["auto", "offset", "normalize"])
+def test_strips_write_the_whole_image_bytes(
+    tmp_path, monkeypatch, small_strips, kind, names, options, mapping
+):  # type: ignore[no-untyped-def]
+    specs = [K(n) if isinstance(n, str) else n for n in names]
+    out = "o.tif" if kind.endswith(".tif") else "o.png"
+    _compare(tmp_path, monkeypatch, small_strips, kind, specs, out, mapping, **dict(options))
+
+
+@pytest.mark.parametrize("mapping", ["clip", "abs", "raw"])
+@pytest.mark.parametrize("out", ["o.npy", "o.tif", "o.png"])
+def test_every_mapping_and_output(tmp_path, monkeypatch, small_strips, mapping, out):  # type: ignore[no-untyped-def]
+    if mapping == "raw" and out == "o.png":
+        pytest.skip("raw values go to .tif or .npy only")
+    specs = [K("laplacian")] if out != "o.tif" or mapping == "raw" else [K("sobel_y")]
+    kind = "float.tif" if mapping == "raw" and out == "o.tif" else "rgb.png"
+    _compare(tmp_path, monkeypatch, small_strips, kind, specs, out, mapping)
+
+
+def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips) -> None:  # type: ignore[no-untyped-def]
+    source = _save(tmp_path, "rgb.png")
+    plan = build_plan([K("sobel_x"), K("box:5")])
+    settings = ApplySettings(plan, ConvOptions(stride=2))
+    outs = {True: [], False: []}  # type: ignore[var-annotated]
+    for strips in (True, False):
+        folder = tmp_path / str(strips)
+        names = [str(folder / f"{n}.png") for n in plan.map_names]
+        with monkeypatch.context() as m:
+            if not strips:
+                m.setattr(run_module, "_filter_in_strips", lambda *a: None)
+            filter_image(str(source), names, ["png", "png"], settings)
+        outs[strips] = [_decoded(Path(n)) for n in names]
+    for a, b in zip(outs[True], outs[False], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_what_goes_the_whole_image_way(tmp_path: Path) -> None:
+    assert open_rows(str(_save(tmp_path, "rgba.png")), max_pixels=None, drop_alpha=False) is None
+    image = open_rows(str(_save(tmp_path, "rgb.png")), max_pixels=None, drop_alpha=False)
+    assert image is not None
+    chain = build_plan([K("box:3"), K("sobel_x")], chain=True)
+    assert not stream.can_stream(chain, image, ConvOptions())
+    stack = build_plan([K("box:3"), K("box:5")])
+    assert not stream.can_stream(stack, image, ConvOptions(padding="valid"))
+    assert stream.can_stream(stack, image, ConvOptions())
