@@ -157,8 +157,12 @@ def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> Ro
             ImageOps.exif_transpose(im, in_place=True)
             pixels = _integer_pixels(im, target, colour)
     depth = 16 if sixteen else 8
-    return RowImage(name, pixels.shape, float(2**depth - 1), depth, mode, False,
-                    lambda start, stop: pixels[start:stop])  # fmt: skip
+    held = [pixels]  # emptied by close(): the decoded image is freed before the output is encoded
+
+    def read(start: int, stop: int) -> np.ndarray:
+        return held[0][start:stop]
+
+    return RowImage(name, pixels.shape, float(2**depth - 1), depth, mode, False, read, held.clear)
 
 
 def _integer_pixels(im: Image.Image, target: str, colour: str | None) -> np.ndarray:

@@ -35,7 +35,6 @@ ROWS_PER_STRIP = 64
 
 _PHOTOMETRIC = {int(PHOTOMETRIC.MINISBLACK): "gray", int(PHOTOMETRIC.RGB): "rgb"}
 _DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
-_MODES = {("gray", 8): "L", ("gray", 16): "I;16", ("rgb", 8): "RGB", ("rgb", 16): "RGB;16"}
 
 
 class TiffUnsupported(Exception):
@@ -79,9 +78,11 @@ class TiffLayout:
 
     @property
     def mode(self) -> str:
-        """A Pillow-like mode word for the summary (``RGB;16`` for 16-bit colour)."""
-        word = _MODES.get((self.color, self.bit_depth), "F")
-        return word + ("A" if self.alpha and word in ("L", "RGB") else "")
+        """A Pillow-like mode word for the summary (``RGB``, ``L;16``, ``RGBA;16``, ``F``)."""
+        if self.bit_depth == 32:
+            return "F"
+        base = ("L" if self.color == "gray" else "RGB") + ("A" if self.alpha else "")
+        return base if self.bit_depth == 8 else f"{base};16"
 
 
 def _name(source: Source) -> str:
@@ -385,8 +386,14 @@ def write_tiff(
     args = _tiff_args(shape, alpha)
 
     def write(handle: BinaryIO) -> None:
-        with tifffile.TiffWriter(handle, bigtiff=_needs_bigtiff(shape, dtype)) as tif:
-            tif.write(_rechunk(strips), shape=shape, dtype=dtype, **args)
+        try:
+            with tifffile.TiffWriter(handle, bigtiff=_needs_bigtiff(shape, dtype)) as tif:
+                tif.write(_rechunk(strips), shape=shape, dtype=dtype, **args)
+        except OSError as exc:
+            if exc.errno is not None:
+                raise
+            msg = f"short write ({exc}); is the disk full?"  # tifffile's check of a write
+            raise OSError(msg) from None
 
     atomic_write(path, write)
 

@@ -46,7 +46,7 @@ from convcli.values import (
     to_pixels,
 )
 
-STRIP_BYTES = 24 * 2**20
+STRIP_BYTES = 8 * 2**20
 """About the float32 bytes of one kernel's response per strip (strips are whole quanta)."""
 
 Run = tuple[np.ndarray, tuple[Applied, ...], float]
