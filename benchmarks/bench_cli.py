@@ -10,6 +10,8 @@ files with the same integer Gaussian weights:
   ImageMagick and libvips run two at a time (``xargs -P 2``);
 - ``convcli --help`` against ``python -c "import numpy"``.
 
+The strip pipeline's goals (times with peak RSS) are ``bench_cli_goals.py``.
+
 Peers that are not installed are skipped. Results are printed as a Markdown table;
 ``--write`` replaces the ``cli`` block of ``benchmarks/RESULTS.md``.
 
