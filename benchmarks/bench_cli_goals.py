@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from bench_cli import CONVCLI, imagemagick, photo, vips, write_kernels
+from bench_cli import CONVCLI, imagemagick, peer_versions, photo, vips, write_kernels
 from PIL import Image
 from results import replace_block
 
@@ -188,19 +188,11 @@ def goals_table(rows: list[tuple[str, dict[str, tuple[float, float]]]]) -> str:
 
 def goals_header(repeat: int) -> str:
     """Date, machine and the peers' versions."""
-    versions = []
-    magick = imagemagick()
-    if magick:
-        out = subprocess.run([*magick, "-version"], capture_output=True, text=True).stdout
-        versions.append(out.splitlines()[0].split("https")[0].replace("Version: ", "").strip())
-    if vips():
-        versions.append(subprocess.run(["vips", "--version"], capture_output=True,
-                                       text=True).stdout.strip())  # fmt: skip
     return (
         f"### `convcli apply` in strips, with peak RSS ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_cli_goals.py` — whole process, median of {repeat}; "
         f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
-        f"peers: {'; '.join(versions) or 'none installed'}; load average "
+        f"peers: {peer_versions()}; load average "
         f"{os.getloadavg()[0]:.1f} at the end. Ratios are convcli / peer: below 1 means "
         "convcli is faster."
     )

@@ -4,7 +4,8 @@ The image stays as stored (uint8/uint16; a TIFF is decoded strip by strip as row
 needed). Each strip of output rows reads only the input rows it needs (its halo), runs
 every kernel of the plan on them (:func:`~convcli.engine.convolve_strip` converts the
 integers as it pads), combines, maps the values and rounds them to pixels straight into
-the output array, or into a TIFF written strip by strip. Strips are cut at a common
+the output array, or into a TIFF or PNG file written strip by strip on a writer thread
+(the codec works while the engine filters the next strip). Strips are cut at a common
 multiple of the engine's tile quanta, so the bytes are those of the whole-image path.
 
 Value mappings of each value alone (:data:`~convcli.values.POINTWISE_MAPPINGS`) take one
@@ -32,6 +33,7 @@ from convcli.engine import needed_rows, tile_quantum
 from convcli.errors import ConvcliError
 from convcli.geometry import Geometry
 from convcli.io import luma
+from convcli.io.png import write_png
 from convcli.io.rows import RowImage, check_held
 from convcli.io.tiff import write_tiff
 from convcli.kernels import Kernel
@@ -60,7 +62,7 @@ class OutputSpec:
     fmt: str
     mapping: str
     depth: int | None  # None: float32 values (``raw`` or ``.npy``)
-    streamed: bool  # written strip by strip as a TIFF
+    streamed: bool  # written strip by strip (TIFF, PNG)
 
 
 @dataclass
@@ -191,14 +193,19 @@ def _map_strip(
 Sink = Callable[[tuple[int, int], np.ndarray], None]
 
 
-class _TiffSink:
-    """A TIFF written strip by strip on its own thread while the next strips are filtered."""
+_WRITERS = {"tiff": write_tiff, "png": write_png}
+"""Formats written strip by strip: ``writer(path, strips, shape, dtype)``."""
 
-    def __init__(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+
+class _StripSink:
+    """A file written strip by strip on its own thread while the next strips are filtered."""
+
+    def __init__(self, path: str, fmt: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self._writer = _WRITERS[fmt]
         self._queue: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._write, args=(path, shape, dtype), name="convcli-tiff", daemon=True
+            target=self._write, args=(path, shape, dtype), name="convcli-writer", daemon=True
         )
         self._thread.start()
 
@@ -210,7 +217,7 @@ class _TiffSink:
 
     def _write(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
         try:
-            write_tiff(path, self._items(), shape, dtype)
+            self._writer(path, self._items(), shape, dtype)
         except BaseException as exc:  # handed to the filtering thread, which raises it
             self._error = exc
 
@@ -245,7 +252,7 @@ class _TiffSink:
 
 
 class _Aborted(ConvcliError):
-    """Filtering failed: the TIFF being written is dropped."""
+    """Filtering failed: the file being written is dropped."""
 
 
 def stream_maps(
@@ -276,7 +283,7 @@ def stream_maps(
     stats = _statistics(image, plan, options, rows, gray, specs)
     first = True
     outputs: list[np.ndarray | None] = []
-    sinks: list[_TiffSink | None] = []
+    sinks: list[_StripSink | None] = []
     reports = [_Report() for _ in specs]
     meta: list[Run] = []
     try:
@@ -286,7 +293,11 @@ def stream_maps(
                 reports[i].add(report, values.size)
                 if first:
                     shape = (geometry.output_hw[0], *pixels.shape[1:])
-                    sink = _TiffSink(spec.output, shape, pixels.dtype) if spec.streamed else None
+                    sink = (
+                        _StripSink(spec.output, spec.fmt, shape, pixels.dtype)
+                        if spec.streamed
+                        else None
+                    )
                     sinks.append(sink)
                     outputs.append(None if sink else np.empty(shape, pixels.dtype))
                     meta.append((np.broadcast_to(pixels.dtype.type(0), shape), runs[i][1], ksum))
@@ -373,7 +384,7 @@ def output_spec(
     """The spec of one output: float values for ``.npy`` and ``raw``, else pixels of ``depth``."""
     floats = fmt == "npy" or mapping == "raw"
     resolved = resolve_mapping("raw" if floats and mapping == "auto" else mapping, kernel_sum)
-    streamed = fmt == "tiff" and output != "-" and not floats
+    streamed = fmt in _WRITERS and output != "-" and not floats
     return OutputSpec(output, fmt, resolved, None if floats else depth, streamed)
 
 
