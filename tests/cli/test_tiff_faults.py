@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
 
 CONVCLI = Path(sys.executable).parent / "convcli"
 pytestmark = pytest.mark.skipif(
@@ -108,22 +109,30 @@ def test_deep_colour_compression_without_imagecodecs(tmp_path: Path) -> None:
                  "package; install it with: pip install 'convcli[tiff]'")  # fmt: skip
 
 
-def test_write_that_fails_midway_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["tiff", "png"])
+def test_write_that_fails_midway_leaves_nothing(tmp_path: Path, fmt: str) -> None:
     big = tmp_path / "big.tif"
-    tifffile.imwrite(big, RNG.integers(0, 256, (1500, 1000, 3), dtype=np.uint8),
-                     photometric="rgb")  # fmt: skip
+    noise = RNG.integers(0, 256, (1500, 1000, 3), dtype=np.uint8)  # PNG cannot shrink noise
+    tifffile.imwrite(big, noise, photometric="rgb")
     small = _good(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    args = [str(big), str(small), "-k", "box:3", "-o", f"{out}/", "--json"]
+    args = [str(big), str(small), "-k", "identity", "-o", f"{out}/", "--json", "-f", fmt]
     done = convcli(*args, fsize=2_000_000)  # the 4.5 MB output cannot fit
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("convcli: error:")]
     assert len(errors) == 1
-    expected = (
-        f"convcli: error: {big}: {out / 'big_box_size_3.tif'}: cannot write: short write "
-        r"\(\d+ requested and \d+ written\); is the disk full\?"
-    )
-    assert re.fullmatch(expected, errors[0]), errors[0]
-    assert sorted(p.name for p in out.iterdir()) == ["good_box_size_3.tif"]
-    np.testing.assert_array_equal(tifffile.imread(out / "good_box_size_3.tif").shape, (40, 50, 3))
+    suffix = ".tif" if fmt == "tiff" else ".png"
+    target = re.escape(f"{big}: {out / ('big_identity' + suffix)}")
+    expected = {
+        "tiff": r"short write \(\d+ requested and \d+ written\); is the disk full\?",
+        "png": r"File too large",
+    }[fmt]
+    assert re.fullmatch(f"convcli: error: {target}: cannot write: {expected}", errors[0]), errors
+    assert sorted(p.name for p in out.iterdir()) == [f"good_identity{suffix}"]
+    assert _decoded_shape(out / f"good_identity{suffix}") == (40, 50, 3)
+
+
+def _decoded_shape(path: Path) -> tuple[int, ...]:
+    with Image.open(path) as im:
+        return np.asarray(im).shape
