@@ -166,10 +166,30 @@ class TiffRows:
                        self.layout.dtype)  # fmt: skip
         chunk = int(self._page.chunks[0])
         across = int(self._page.chunked[1])
+        raw = self._page.compression == COMPRESSION.NONE and not self._page.is_tiled
         for band in range(start // chunk, -(-stop // chunk) if stop > start else 0):
+            if raw:  # uncompressed strips: read just the rows asked for, not the whole strip
+                self._paste_rows(band, chunk, out, start)
+                continue
             for col in range(across):
                 self._paste(band * across + col, out, start)
         return out if self.layout.samples > 1 else out[..., 0]
+
+    def _paste_rows(self, index: int, chunk: int, out: np.ndarray, start: int) -> None:
+        """Copy the rows of uncompressed strip ``index`` that ``out`` holds, reading only them."""
+        if not self._page.databytecounts[index]:
+            return
+        first = index * chunk
+        r0, r1 = max(first, start), min(first + chunk, start + out.shape[0])
+        lay = self.layout
+        row_bytes = lay.width * lay.samples * lay.dtype.itemsize
+        fh = self._file.filehandle
+        with fh.lock:
+            fh.seek(self._page.dataoffsets[index] + (r0 - first) * row_bytes)
+            data = fh.read((r1 - r0) * row_bytes)
+        stored = lay.dtype.newbyteorder(self._file.byteorder)
+        rows = np.frombuffer(data, stored).reshape(r1 - r0, lay.width, lay.samples)
+        out[r0 - start : r1 - start] = rows
 
     def _paste(self, index: int, out: np.ndarray, start: int) -> None:
         """Decode segment ``index`` into ``out`` (which holds rows from ``start``)."""

@@ -22,6 +22,8 @@ LAYOUTS = [
     {"tile": (32, 48)},
     {"tile": (16, 16), "bigtiff": True, "compression": "zlib"},
     {"rowsperstrip": 1000},
+    {"rowsperstrip": 16, "byteorder": ">"},
+    {"tile": (16, 32), "byteorder": ">", "compression": "zlib"},
 ]
 RANGES = [(0, 101), (5, 40), (33, 34), (90, 101), (100, 101), (64, 64)]
 

@@ -7,6 +7,7 @@ bit for bit, and so must the summary records.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from convcli.errors import ImageError
 from convcli.io.rows import open_rows
 from convcli.kernels import Kernel, parse_kernel_spec
 from convcli.pipeline import ApplySettings, ConvOptions, build_plan, filter_image, stream
@@ -180,3 +182,20 @@ def test_what_goes_the_whole_image_way(tmp_path: Path) -> None:
     stack = build_plan([K("box:3"), K("box:5")])
     assert not stream.can_stream(stack, image, ConvOptions(padding="valid"))
     assert stream.can_stream(stack, image, ConvOptions())
+
+
+def test_the_bomb_guard_counts_pixels_held(tmp_path: Path, small_strips: list[int]) -> None:
+    source = _save(tmp_path, "rgb.tif")  # 150 x 2000 = 300,000 pixels
+    settings = ApplySettings(build_plan([K("box:3")]), max_pixels=100_000)
+    result = filter_image(str(source), [str(tmp_path / "o.tif")], ["tiff"], settings)
+    assert result.maps[0].shape == (150, 2000, 3)  # strips of a few rows: under the limit
+    assert small_strips == [4]
+    held = 42 * 2000 + 300_000  # a strip of 40 rows and its 2 halo rows, and the whole JPEG
+    message = (
+        f"{source}: filtering it in strips holds {held} pixels at once, over the limit of "
+        f"100000 pixels (a guard against decompression bombs); pass --max-pixels {held} or "
+        "more if you trust this file"
+    )
+    with pytest.raises(ImageError, match=re.escape(message)):  # JPEG is written whole
+        filter_image(str(source), [str(tmp_path / "o.jpg")], ["jpeg"], settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif", "rgb.tif"]
