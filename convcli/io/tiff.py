@@ -78,10 +78,12 @@ class TiffLayout:
 
     @property
     def mode(self) -> str:
-        """A Pillow-like mode word for the summary (``RGB``, ``L;16``, ``RGBA;16``, ``F``)."""
+        """A Pillow-like mode word for the summary (``RGB``, ``I;16``, ``RGBA;16``, ``F``)."""
         if self.bit_depth == 32:
             return "F"
         base = ("L" if self.color == "gray" else "RGB") + ("A" if self.alpha else "")
+        if base == "L" and self.bit_depth == 16:
+            return "I;16"  # Pillow's word, as the summary shows it for other 16-bit gray files
         return base if self.bit_depth == 8 else f"{base};16"
 
 

@@ -40,6 +40,8 @@ def _save(tmp: Path, kind: str) -> Path:
         Image.fromarray(PHOTO).save(tmp / kind, quality=90)
     elif kind == "rgb.tif":
         tifffile.imwrite(tmp / kind, PHOTO, photometric="rgb", rowsperstrip=7)
+    elif kind == "gray16.tif":
+        tifffile.imwrite(tmp / kind, PHOTO[..., 0].astype(np.uint16) * 257, rowsperstrip=9)
     elif kind == "rgb16.tif":
         deep = PHOTO.astype(np.uint16) * 251
         tifffile.imwrite(tmp / kind, deep, photometric="rgb", tile=(32, 64), compression="zlib")
@@ -132,6 +134,7 @@ CASES = [
     ("rgb.tif", ["box:3"], {}),
     ("rgb.tif", ["sobel"], {"stride": 2}),
     ("rgb16.tif", ["gaussian:sigma=2"], {}),
+    ("gray16.tif", ["laplacian"], {"stride": (1, 3)}),
     ("float.tif", ["sobel_x"], {}),
 ]
 
