@@ -17,7 +17,7 @@ from PIL import Image
 from convcli.errors import OutputError, reason
 from convcli.io.atomic import atomic_write
 from convcli.io.formats import Format, format_for_path, format_named
-from convcli.io.tiff import encode_tiff
+from convcli.io.tiff_write import encode_tiff
 
 
 def write_image(

@@ -35,7 +35,7 @@ from convcli.geometry import Geometry
 from convcli.io import luma
 from convcli.io.png import write_png
 from convcli.io.rows import RowImage, check_held
-from convcli.io.tiff import write_tiff
+from convcli.io.tiff_write import write_tiff
 from convcli.kernels import Kernel
 from convcli.pipeline.filtering import Applied, FeatureMap, Window, evaluate, kernel_geometry
 from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum

@@ -13,7 +13,8 @@ from PIL import Image
 
 from convcli.errors import ImageError
 from convcli.io import read_image, write_image
-from convcli.io.tiff import TiffRows, probe, read_tiff_rows, write_tiff
+from convcli.io.tiff import TiffRows, probe, read_tiff_rows
+from convcli.io.tiff_write import write_tiff
 
 RNG = np.random.default_rng(3)
 LAYOUTS = [
