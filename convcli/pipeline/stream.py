@@ -255,6 +255,52 @@ class _Aborted(ConvcliError):
     """Filtering failed: the file being written is dropped."""
 
 
+class _Target:
+    """Where one map's pixel strips go: its file, written in strips, or an array."""
+
+    def __init__(self, spec: OutputSpec, height: int) -> None:
+        self.spec, self.height = spec, height
+        self.sink: _StripSink | None = None
+        self.array: np.ndarray | None = None
+        self.blank: np.ndarray | None = None  # a zero-byte stand-in of the map's shape
+        self.applied: tuple[Applied, ...] = ()
+        self.kernel_sum = 0.0
+
+    def put(self, cut: tuple[int, int], pixels: np.ndarray, run: Run) -> None:
+        """Rows ``cut`` of the map, made by ``run``."""
+        if self.blank is None:
+            self._open(pixels, run)
+        if self.sink is not None:
+            self.sink(cut, pixels)
+        elif self.array is not None:
+            self.array[cut[0] : cut[1]] = pixels
+
+    def _open(self, pixels: np.ndarray, run: Run) -> None:
+        shape = (self.height, *pixels.shape[1:])
+        self.blank = np.broadcast_to(pixels.dtype.type(0), shape)
+        self.applied, self.kernel_sum = run[1], run[2]
+        if self.spec.streamed:
+            self.sink = _StripSink(self.spec.output, self.spec.fmt, shape, pixels.dtype)
+        else:
+            self.array = np.empty(shape, pixels.dtype)
+
+    def close(self) -> None:
+        """Every strip was put: finish the file."""
+        if self.sink is not None:
+            self.sink.close()
+
+    def abort(self) -> None:
+        """Filtering failed: drop the file being written."""
+        if self.sink is not None:
+            self.sink.abort()
+
+    def feature_map(self, name: str) -> FeatureMap:
+        """The map (its values, or the stand-in when it went to its file)."""
+        values = self.array if self.array is not None else self.blank
+        assert values is not None, "no strip was put"
+        return FeatureMap(name, values, None, self.kernel_sum, self.applied)
+
+
 def stream_maps(
     image: RowImage,
     plan: FilterPlan,
@@ -266,7 +312,7 @@ def stream_maps(
 ) -> list[Streamed]:
     """Every feature map of ``plan`` on ``image``, made strip by strip (see the module).
 
-    Maps whose spec is ``streamed`` are written to their TIFF as strips come; the others
+    Maps whose spec is ``streamed`` are written to their file as strips come; the others
     are returned whole (pixels, or float32 values for float outputs).
 
     Raises
@@ -277,63 +323,27 @@ def stream_maps(
     channels = 1 if gray or len(image.shape) == 2 else image.shape[2]
     rows = strip_rows(plan, image, options, channels)
     geometry = _geometries(plan, image, options)[0]
-    held = _held_pixels(image, geometry, rows, specs)
     if image.streamed:
-        check_held(image.name, held, max_pixels)
+        check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
     stats = _statistics(image, plan, options, rows, gray, specs)
-    first = True
-    outputs: list[np.ndarray | None] = []
-    sinks: list[_StripSink | None] = []
+    targets = [_Target(spec, geometry.output_hw[0]) for spec in specs]
     reports = [_Report() for _ in specs]
-    meta: list[Run] = []
     try:
         for cut, runs in strips(image, plan, options, rows, gray):
-            for i, ((values, _, ksum), spec) in enumerate(zip(runs, specs, strict=True)):
-                pixels, report = _map_strip(values, spec, image.max_value, ksum, stats[i])
-                reports[i].add(report, values.size)
-                if first:
-                    shape = (geometry.output_hw[0], *pixels.shape[1:])
-                    sink = (
-                        _StripSink(spec.output, spec.fmt, shape, pixels.dtype)
-                        if spec.streamed
-                        else None
-                    )
-                    sinks.append(sink)
-                    outputs.append(None if sink else np.empty(shape, pixels.dtype))
-                    meta.append((np.broadcast_to(pixels.dtype.type(0), shape), runs[i][1], ksum))
-                sink_i, out = sinks[i], outputs[i]
-                if sink_i is not None:
-                    sink_i(cut, pixels)
-                elif out is not None:
-                    out[cut[0] : cut[1]] = pixels
-            first = False
-        for sink_i in sinks:
-            if sink_i is not None:
-                sink_i.close()
+            for target, report, st, run in zip(targets, reports, stats, runs, strict=True):
+                pixels, mapped = _map_strip(run[0], target.spec, image.max_value, run[2], st)
+                report.add(mapped, run[0].size)
+                target.put(cut, pixels, run)
+        for target in targets:
+            target.close()
     except BaseException:
-        for sink_i in sinks:
-            if sink_i is not None:
-                sink_i.abort()
+        for target in targets:
+            target.abort()
         raise
-    return _results(plan, specs, outputs, meta, reports, stats)
-
-
-def _results(
-    plan: FilterPlan,
-    specs: Sequence[OutputSpec],
-    outputs: list[np.ndarray | None],
-    meta: list[Run],
-    reports: list[_Report],
-    stats: list[Statistics | None],
-) -> list[Streamed]:
-    results = []
-    for name, spec, out, (blank, applied, ksum), rep, st in zip(
-        plan.map_names, specs, outputs, meta, reports, stats, strict=True
-    ):
-        values = out if out is not None else blank  # a streamed map is in its file already
-        fmap = FeatureMap(name, values, None, ksum, applied)
-        results.append(Streamed(fmap, rep.final(st), spec))
-    return results
+    return [
+        Streamed(target.feature_map(name), report.final(st), target.spec)
+        for name, target, report, st in zip(plan.map_names, targets, reports, stats, strict=True)
+    ]
 
 
 def _held_pixels(
