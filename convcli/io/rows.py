@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from convcli.errors import ImageError
 from convcli.io.read import (
@@ -155,24 +155,28 @@ def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> Ro
         mode = im.mode
         with _decoding(name):
             ImageOps.exif_transpose(im, in_place=True)
-            pixels = _integer_pixels(im, target, colour)
+            decoded = im if im.mode == target else im.convert(target)
+            decoded.load()
+    # Pillow's loaded pixels outlive the file: each strip is cut from them, so no second
+    # whole copy of the image is made (close() frees them before the output is encoded)
+    width, height = decoded.size
     depth = 16 if sixteen else 8
-    held = [pixels]  # emptied by close(): the decoded image is freed before the output is encoded
+    shape = (height, width) if colour == "L" or colour is None else (height, width, 3)
 
     def read(start: int, stop: int) -> np.ndarray:
-        return held[0][start:stop]
+        with _decoding(name):
+            block = np.asarray(decoded.crop((0, start, width, stop)))
+        return _colour_samples(block, target, colour)
 
-    return RowImage(name, pixels.shape, float(2**depth - 1), depth, mode, False, read, held.clear)
+    return RowImage(name, shape, float(2**depth - 1), depth, mode, False, read, decoded.close)
 
 
-def _integer_pixels(im: Image.Image, target: str, colour: str | None) -> np.ndarray:
-    """The decoded pixels as uint8 (gray or RGB, alpha dropped) or native uint16."""
+def _colour_samples(block: np.ndarray, target: str, colour: str | None) -> np.ndarray:
+    """Rows from Pillow as uint8 gray or RGB (alpha dropped), or native-order uint16."""
     if colour is None:
-        return np.asarray(im).astype(np.uint16)
-    converted = im if im.mode == target else im.convert(target)
-    array = np.asarray(converted)
+        return block.astype(np.uint16)
     if target == "LA":
-        return np.ascontiguousarray(array[..., 0])
+        return block[..., 0]
     if target == "RGBA":
-        return np.ascontiguousarray(array[..., :3])
-    return array
+        return block[..., :3]
+    return block
