@@ -10,6 +10,8 @@ files with the same integer Gaussian weights:
   ImageMagick and libvips run two at a time (``xargs -P 2``);
 - ``convcli --help`` against ``python -c "import numpy"``.
 
+The strip pipeline's goals (times with peak RSS) are ``bench_cli_goals.py``.
+
 Peers that are not installed are skipped. Results are printed as a Markdown table;
 ``--write`` replaces the ``cli`` block of ``benchmarks/RESULTS.md``.
 
@@ -208,8 +210,8 @@ def table(rows: list[tuple[str, dict[str, float]]], startup: tuple[str, dict[str
     return "\n".join(lines)
 
 
-def header(repeat: int) -> str:
-    """Date, machine and versions."""
+def peer_versions() -> str:
+    """The installed peers' versions, for the results' header."""
     versions = []
     magick = imagemagick()
     if magick:
@@ -218,7 +220,12 @@ def header(repeat: int) -> str:
     if vips():
         versions.append(subprocess.run(["vips", "--version"], capture_output=True,
                                        text=True).stdout.strip())  # fmt: skip
-    peers = "; ".join(versions) or "no peers installed"
+    return "; ".join(versions) or "no peers installed"
+
+
+def header(repeat: int) -> str:
+    """Date, machine and versions."""
+    peers = peer_versions()
     return (
         f"### `convcli apply` end to end ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_cli.py` — whole-process wall time, best of {repeat}; "

@@ -16,10 +16,15 @@ from convcli.errors import OutputError
 
 __all__ = [
     "AUTO_PERCENTILE",
+    "POINTWISE_MAPPINGS",
+    "ROBUST",
+    "ROBUST_REASON",
     "VALUE_MAPPINGS",
     "MappingReport",
     "ValueMapping",
+    "map_range",
     "map_values",
+    "resolve_mapping",
     "response_top",
     "robust_scale",
     "to_pixels",
@@ -27,6 +32,14 @@ __all__ = [
 
 AUTO_PERCENTILE = 99.5
 """``auto`` maps this percentile of ``|response|`` of a zero-sum kernel to full intensity."""
+
+POINTWISE_MAPPINGS = frozenset({"clip", "abs", "offset", "raw"})
+"""Mappings of each value alone: a strip maps as the whole map would, in one pass.
+
+Any other (``normalize``, and ``auto``'s robust scale of a zero-sum kernel) needs whole-map
+statistics first: the strip pipeline gathers them in a first pass, then maps each strip
+with :func:`map_range`.
+"""
 
 
 @dataclass(frozen=True)
@@ -114,21 +127,16 @@ def map_values(
     >>> report.mapping, round(report.scale, 4), report.reason
     ('abs', 8.557, 'auto: kernel sums to 0; p99.5 of |response| → white')
     """
-    resolved, reason = _resolve_mapping(mapping, kernel_sum, scale is None)
+    resolved, reason = resolve_mapping(mapping, kernel_sum, free_scale=scale is None)
     values = _as_float(fmap)
     response_range = low, high = _range(values)
-    if reason == "auto: kernel sums to 0":
+    if reason == ROBUST:
         scale = robust_scale(values, max_value)
-        reason = f"{reason}; p{AUTO_PERCENTILE:g} of |response| → white"
     gain = 1.0 if scale is None else float(scale)
-    if gain != 1.0 or bias:
-        values = values * values.dtype.type(gain) + values.dtype.type(bias)
-        low, high = low * gain + bias, high * gain + bias
-        low, high = min(low, high), max(low, high)
-    if resolved == "clip" and 0 <= low and high <= max_value:
-        mapped, clipped = values, 0  # already in range (blurs of 8-bit images): no pass
-    else:
-        mapped, clipped = _MAPPERS[resolved](values, float(max_value), low, high)
+    mapped, clipped = map_range(values, resolved, max_value=max_value, low=low, high=high,
+                                scale=gain, bias=bias)  # fmt: skip
+    if reason == ROBUST:
+        reason = ROBUST_REASON
     share = clipped / values.size if values.size else 0.0
     report = MappingReport(resolved, *response_range, clipped, share, gain, bias, reason)
     return mapped, report
@@ -165,15 +173,73 @@ def response_top(values: np.ndarray) -> float:
     return float(np.percentile(magnitude, AUTO_PERCENTILE)) or float(magnitude.max())
 
 
-def _resolve_mapping(mapping: str, kernel_sum: float | None, free_scale: bool) -> tuple[str, str]:
-    """Resolve ``auto`` and check the name; returns the mapping and why auto chose it."""
+def map_range(
+    values: np.ndarray,
+    mapping: str,
+    *,
+    max_value: float,
+    low: float,
+    high: float,
+    scale: float = 1.0,
+    bias: float = 0.0,
+) -> tuple[np.ndarray, int]:
+    """Map ``values`` (a whole feature map or a strip of it) whose whole map spans ``low..high``.
+
+    The strip pipeline's hook: ``mapping`` is resolved (not ``auto``), ``scale`` and
+    ``bias`` the gain chosen for the whole map; for :data:`POINTWISE_MAPPINGS`
+    ``low``/``high`` may be the strip's own range.
+
+    Returns
+    -------
+    mapped : numpy.ndarray
+        As :func:`map_values` gives for these values.
+    clipped : int
+        How many of ``values`` were clipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, clipped = map_range(np.array([0.0, 5.0], np.float32), "normalize",
+    ...                          max_value=255.0, low=-5.0, high=5.0)
+    >>> out.tolist(), clipped
+    ([127.5, 255.0], 0)
+    """
+    values = _as_float(values)
+    if scale != 1.0 or bias:
+        values = values * values.dtype.type(scale) + values.dtype.type(bias)
+        low, high = low * scale + bias, high * scale + bias
+        low, high = min(low, high), max(low, high)
+    if mapping == "clip" and 0 <= low and high <= max_value:
+        return values, 0  # already in range (blurs of 8-bit images): no pass
+    return _MAPPERS[mapping](values, float(max_value), low, high)
+
+
+ROBUST = "auto: kernel sums to 0"
+"""The reason :func:`resolve_mapping` gives when ``auto`` takes a robust image-wide scale."""
+ROBUST_REASON = f"{ROBUST}; p{AUTO_PERCENTILE:g} of |response| → white"
+"""The reason reported for that scale."""
+
+
+def resolve_mapping(
+    mapping: str, kernel_sum: float | None, *, free_scale: bool = True
+) -> tuple[str, str]:
+    """The mapping ``mapping`` stands for (``auto`` resolved, the name checked) and why.
+
+    ``free_scale``: no ``--scale`` was given, so ``auto`` on a zero-sum kernel picks its
+    gain from the whole map (reason :data:`ROBUST`).
+
+    Examples
+    --------
+    >>> resolve_mapping("auto", 0.0), resolve_mapping("raw", 0.0)
+    (('abs', 'auto: kernel sums to 0'), ('raw', ''))
+    """
     if mapping not in VALUE_MAPPINGS:
         msg = f"value mapping {mapping!r} is not one of {', '.join(VALUE_MAPPINGS)}"
         raise ValueError(msg)
     if mapping != "auto":
         return mapping, ""
     if kernel_sum == 0.0:
-        return "abs", "auto: kernel sums to 0" if free_scale else "auto: kernel sums to 0, --scale"
+        return "abs", ROBUST if free_scale else f"{ROBUST}, --scale"
     return "clip", "auto"
 
 

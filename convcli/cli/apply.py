@@ -157,7 +157,9 @@ from convcli.pipeline.summary import one_line, summary_rows
     "--max-pixels",
     type=click.IntRange(min=1),
     default=None,
-    help="Largest width x height read (guard against decompression bombs). [default: 89478485]",
+    help="Largest width x height held in memory (guard against decompression bombs); a TIFF "
+    "read and written in strips counts the pixels of one strip and of outputs held whole. "
+    "[default: 89478485]",
 )
 @emit_option
 @record_option

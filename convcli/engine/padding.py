@@ -96,6 +96,14 @@ def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: fl
     return _numpy_pad(image, pads, normalize_padding_mode(padding_mode), cval)
 
 
+def _into_held(rows: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Padded-row map onto the rows of a strip that holds image rows ``held`` (-1 stays -1)."""
+    lookup = np.zeros(int(held[-1]) + 1 if held.size else 1, dtype=np.intp)
+    lookup[held] = np.arange(held.size)
+    inside = (rows >= 0) & (rows < lookup.size)
+    return np.where(inside, lookup[np.where(inside, rows, 0)], np.where(rows < 0, -1, 0))
+
+
 @dataclass(frozen=True)
 class PaddedSource:
     """The padded image, built a row range at a time in the compute dtype.
@@ -114,11 +122,23 @@ class PaddedSource:
 
     @classmethod
     def create(
-        cls, image: np.ndarray, geometry: Geometry, padding_mode: str, cval: float, dtype: Any
+        cls,
+        image: np.ndarray,
+        geometry: Geometry,
+        padding_mode: str,
+        cval: float,
+        dtype: Any,
+        held: np.ndarray | None = None,
     ) -> PaddedSource:
-        """Index maps for ``image`` padded by ``geometry.pads``."""
+        """Index maps for ``image`` padded by ``geometry.pads``.
+
+        With ``held`` (sorted image row numbers), ``image`` holds only those rows of the
+        ``geometry.input_hw[0]`` the whole image has; padded rows map into it.
+        """
         mode = normalize_padding_mode(padding_mode)
-        rows = pad_indices(image.shape[0], *geometry.pads[0], mode)
+        rows = pad_indices(geometry.input_hw[0], *geometry.pads[0], mode)
+        if held is not None:
+            rows = _into_held(rows, held)
         cols = pad_indices(image.shape[1], *geometry.pads[1], mode)
         return cls(
             image, rows, cols, geometry.pads[1][0], mode == "zeros", float(cval), np.dtype(dtype)

@@ -97,14 +97,19 @@ def _execute(source: PaddedSource, chosen: Plan, rows: Pair, threads: int) -> np
 
 
 def run(
-    image: np.ndarray, kernel: np.ndarray, geometry: Geometry, rows: Pair, options: Options
+    image: np.ndarray,
+    kernel: np.ndarray,
+    geometry: Geometry,
+    rows: Pair,
+    options: Options,
+    held: np.ndarray | None = None,
 ) -> ConvResult:
-    """Output rows ``rows`` of a validated image, kernel and geometry."""
+    """Output rows ``rows`` of a validated image (or of the rows ``held`` of it)."""
     out_dtype = output_dtype(image.dtype, options.dtype)
     compute = compute_dtype(out_dtype)
     working = working_geometry(geometry)
     chosen = make_plan(kernel, working, options.flip, options.method, compute)
-    source = PaddedSource.create(image, working, options.mode, options.cval, compute)
+    source = PaddedSource.create(image, working, options.mode, options.cval, compute, held)
     out = _execute(source, chosen, rows, options.threads or cpu_count())
     result = out.astype(out_dtype, copy=False)
     return ConvResult(result, geometry, chosen.method.name, options.flip)

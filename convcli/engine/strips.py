@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from convcli.engine.padding import pad_indices
 from convcli.engine.run import ConvResult, Options, make_plan, run
 from convcli.engine.validate import as_image, as_kernel, compute_dtype, output_dtype
 from convcli.errors import EngineError
@@ -183,3 +184,110 @@ def tile_quantum(
     compute = compute_dtype(output_dtype(np.dtype(np.float32), dtype))
     chosen = make_plan(k, geometry, flip, method, compute)
     return chosen.tile_rows(geometry.padded_hw[1] * int(channels) * compute.itemsize)
+
+
+def needed_rows(geometry: Geometry, out_rows: Pair, padding_mode: str = "zeros") -> np.ndarray:
+    """The image rows output rows ``start:stop`` read, sorted (none for an empty range).
+
+    Output row ``i`` reads padded rows ``i*sy`` to ``i*sy + dy*(kh-1)``, mapped to the
+    image by :func:`~convcli.engine.pad_indices` (``circular`` reads the far edge).
+
+    Parameters
+    ----------
+    geometry : Geometry
+        The whole image's resolved geometry.
+    out_rows : (int, int)
+        ``(start, stop)``, ``0 <= start <= stop <= H'``.
+    padding_mode : str
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Unique image row numbers (intp), ascending.
+
+    Examples
+    --------
+    >>> from convcli.geometry import resolve_geometry
+    >>> g = resolve_geometry((10, 4), (3, 3), padding="same")
+    >>> needed_rows(g, (0, 2), "reflect").tolist(), needed_rows(g, (9, 10), "circular").tolist()
+    ([0, 1, 2], [0, 8, 9])
+    """
+    start, stop = _check_rows(out_rows, geometry.output_hw[0])
+    if start == stop:
+        return np.empty(0, np.intp)
+    index = pad_indices(geometry.input_hw[0], *geometry.pads[0], padding_mode)
+    sy, span = geometry.stride[0], geometry.effective_kernel_hw[0]
+    rows = index[start * sy : (stop - 1) * sy + span]
+    return np.unique(rows[rows >= 0])
+
+
+def convolve_strip(
+    strip: ArrayLike,
+    held: ArrayLike,
+    kernel: ArrayLike,
+    geometry: Geometry,
+    out_rows: Pair,
+    *,
+    padding_mode: str = "zeros",
+    cval: float = 0.0,
+    flip: bool = False,
+    method: str = "auto",
+    dtype: DTypeLike | None = None,
+    threads: int | None = None,
+) -> ConvResult:
+    """:func:`convolve_rows` from only some rows of the image: for streaming.
+
+    ``strip`` holds image rows ``held`` (any dtype the engine takes: uint8 and uint16 strips
+    are converted as the padded rows are built, with no float copy of the strip), and must
+    hold at least :func:`needed_rows` of ``out_rows``. The output is that of
+    :func:`convolve_rows` on the whole image, bit for bit.
+
+    Parameters
+    ----------
+    strip : array_like, shape (len(held), W) or (len(held), W, C)
+        The rows held.
+    held : array_like of int
+        Their row numbers in the whole image, ascending, without repeats.
+    kernel, geometry, out_rows, padding_mode, cval, flip, method, dtype, threads
+        As for :func:`convolve_rows`; ``geometry`` is the whole image's.
+
+    Returns
+    -------
+    ConvResult
+
+    Raises
+    ------
+    EngineError
+        Rows that ``out_rows`` needs are not held, ``held`` does not match ``strip``,
+        or as for :func:`convolve_rows`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.geometry import resolve_geometry
+    >>> x, k = np.arange(40, dtype=np.uint8).reshape(10, 4), np.ones((3, 3))
+    >>> g = resolve_geometry(x.shape, k.shape, padding="same")
+    >>> held = needed_rows(g, (4, 6), "reflect")
+    >>> part = convolve_strip(x[held], held, k, g, (4, 6), padding_mode="reflect").output
+    >>> bool(np.array_equal(part, convolve_rows(x, k, g, (4, 6), padding_mode="reflect").output))
+    True
+    """
+    options = Options.checked(padding_mode, cval, flip, method, dtype, threads)
+    x, k = as_image(strip), as_kernel(kernel)
+    rows_held = np.asarray(held, dtype=np.intp)
+    _check_geometry(geometry, (geometry.input_hw[0], x.shape[1]), k.shape)
+    rows = _check_rows(out_rows, geometry.output_hw[0])
+    _check_held(rows_held, x.shape[0], needed_rows(geometry, rows, options.mode))
+    return run(x, k, geometry, rows, options, rows_held)
+
+
+def _check_held(held: np.ndarray, strip_rows: int, needed: np.ndarray) -> None:
+    """``held`` names each row of the strip, ascending, and covers ``needed``."""
+    if held.ndim != 1 or held.size != strip_rows or np.any(np.diff(held) <= 0):
+        msg = f"held must list the strip's {strip_rows} image rows in ascending order"
+        raise EngineError(msg)
+    missing = np.setdiff1d(needed, held)
+    if missing.size:
+        msg = f"the strip lacks image rows the output rows need, e.g. row {int(missing[0])}"
+        raise EngineError(msg)

@@ -3,7 +3,10 @@
 - :mod:`~convcli.io.formats`: THE table of formats (extensions, depths, alpha);
 - :mod:`~convcli.io.read`: Pillow -> float32 arrays on the native scale, alpha apart;
 - :mod:`~convcli.io.write`: pixels -> image bytes and files, ``.npy`` arrays;
-- :mod:`~convcli.io.atomic`: temporary file then rename, so nothing is half-written.
+- :mod:`~convcli.io.atomic`: temporary file then rename, so nothing is half-written;
+- :mod:`~convcli.io.tiff`: TIFF through tifffile by row ranges (``read_tiff_rows``);
+  :mod:`~convcli.io.tiff_write` and :mod:`~convcli.io.png`: files written in strips;
+  :mod:`~convcli.io.rows`: an image as stored, read by rows, for the strip pipeline.
 """
 
 from __future__ import annotations

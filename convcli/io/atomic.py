@@ -82,6 +82,7 @@ def atomic_write(
     try:
         # created inside the try: a Ctrl-C at any point leaves no empty temporary file
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as handle:
+            handle.raw.name = str(tmp)  # type: ignore[attr-defined]  # a name, as tifffile wants
             write(handle)
         return _publish(tmp, target, existing)
     except BaseException as exc:

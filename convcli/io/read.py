@@ -43,6 +43,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convcli.errors import ImageError, reason
+from convcli.io import tiff
 from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 from convcli.io.meta import ImageMeta, read_meta
 from convcli.io.png16 import orient, png16_planes
@@ -254,11 +255,33 @@ def _read_pillow(
         with _decoding(name):
             im.seek(frame)
         _check_pixels(name, im.size, max_pixels)
+        # 16-bit colour TIFF through tifffile: Pillow cuts it to 8 bits
+        deep = read_deep_tiff(source, max_pixels) if frames == 1 and im.format == "TIFF" else None
         rawmode = _png16_rawmode(im) if frame == 0 else None
-        loaded = _decode(im, name) if rawmode is None else _decode_png16(source, rawmode, im)
+        if deep is not None:
+            loaded = deep
+        elif rawmode is None:
+            loaded = _decode(im, name)
+        else:
+            loaded = _decode_png16(source, rawmode, im)
         with _decoding(name):
             meta = read_meta(im, loaded.color)
         return replace(loaded, frames=frames, frame=frame, meta=meta)
+
+
+def read_deep_tiff(
+    source: str | os.PathLike[str] | bytes, max_pixels: int | None
+) -> LoadedImage | None:
+    """A TIFF of 16-bit colour through tifffile (all 16 bits); None for any other file."""
+    layout = tiff.probe(source) if tiff.is_tiff(source) else None
+    if layout is None or layout.color != "rgb" or layout.bit_depth != 16:
+        return None
+    name = _source_name(source)
+    _check_pixels(name, (layout.width, layout.height), max_pixels)
+    planes = tiff.read_tiff_rows(source, 0, layout.height).astype(np.float32)
+    alpha = planes[..., 3] if layout.alpha else None
+    pixels = np.ascontiguousarray(planes[..., :3]) if layout.alpha else planes
+    return LoadedImage(pixels, alpha, 65535.0, 16, layout.mode, name, "TIFF", "rgb")
 
 
 def _decode(im: Image.Image, name: str) -> LoadedImage:

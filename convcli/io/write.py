@@ -19,6 +19,7 @@ from convcli.errors import OutputError, reason
 from convcli.io.atomic import atomic_write
 from convcli.io.formats import Format, format_for_path, format_named
 from convcli.io.meta import SaveOptions, save_arguments
+from convcli.io.tiff_write import encode_tiff
 
 
 def write_image(
@@ -100,6 +101,8 @@ def encode_image(
         if not fmt.deep_colour:
             msg = f"{name} output cannot hold 16-bit colour or alpha here; use .png or --depth 8"
             raise OutputError(msg)
+        if fmt.name == "tiff":
+            return encode_tiff(array, alpha_px, args)
         return _encode_png16(array, alpha_px, args)
     return _encode_pillow(array, alpha_px, name, args)
 
@@ -185,12 +188,12 @@ def _encode_png16(pixels: np.ndarray, alpha: np.ndarray | None, args: dict[str, 
 
     header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
     idat = zlib.compress(body.tobytes(), 3)
-    meta = b"".join(chunk(kind, data) for kind, data in _png_meta_chunks(args))
+    meta = b"".join(chunk(kind, data) for kind, data in png_meta_chunks(args))
     chunks = chunk(b"IHDR", header) + meta + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + chunks
 
 
-def _png_meta_chunks(args: dict[str, object]) -> list[tuple[bytes, bytes]]:
+def png_meta_chunks(args: dict[str, object]) -> list[tuple[bytes, bytes]]:
     """The iCCP, pHYs and eXIf chunks for the metadata in Pillow's save keywords."""
     chunks = []
     profile = args.get("icc_profile")

@@ -18,12 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 
-from convcli.engine import convolve
-from convcli.geometry import Geometry, PaddingSpec, Pair, anchor_tap, anchored_padding
+from convcli.engine import ConvResult, convolve_rows, convolve_strip
+from convcli.geometry import (
+    Geometry,
+    PaddingSpec,
+    Pair,
+    anchor_tap,
+    anchored_padding,
+    resolve_geometry,
+)
 from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec, combine_maps, combined_sum
 
@@ -54,8 +61,22 @@ class FeatureMap:
     applied: tuple[Applied, ...]
 
 
-def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.ndarray, Applied]:
+@dataclass(frozen=True)
+class Window:
+    """Output rows ``out_rows`` computed from a strip holding image rows ``held``."""
+
+    image_hw: Pair
+    held: np.ndarray
+    out_rows: Pair
+
+
+def correlate(
+    x: np.ndarray, kernel: Kernel, options: ConvOptions, window: Window | None = None
+) -> tuple[np.ndarray, Applied]:
     """Run one kernel over ``x`` (each channel separately), adding the kernel's offset.
+
+    With a ``window``, ``x`` holds the image rows ``window.held`` and only the output
+    rows ``window.out_rows`` are computed, the same bits as those rows of the whole.
 
     Returns
     -------
@@ -64,18 +85,7 @@ def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.n
     """
     # NaN or huge values in float images give NaN/inf out: data, not a warning per tile
     with np.errstate(invalid="ignore", over="ignore"):
-        result = convolve(
-            x,
-            kernel.weights,
-            stride=options.stride,
-            padding=_padding(kernel, (x.shape[0], x.shape[1]), options),
-            padding_mode=options.padding_mode,
-            cval=options.cval,
-            dilation=options.dilation,
-            flip=options.flip,
-            method=options.method,
-            threads=options.threads,
-        )
+        result = _convolve(x, kernel, options, window)
     out = result.output
     if kernel.offset:
         out = out + out.dtype.type(kernel.offset)
@@ -83,6 +93,35 @@ def correlate(x: np.ndarray, kernel: Kernel, options: ConvOptions) -> tuple[np.n
     tap = anchor_tap(kernel.shape, kernel.anchor_as_run(options.flip), options.dilation)
     applied = Applied(kernel.name, shape, result.geometry, result.method, result.flip, tap)
     return out, applied
+
+
+def _convolve(
+    x: np.ndarray, kernel: Kernel, options: ConvOptions, window: Window | None
+) -> ConvResult:
+    """The whole image, or (with ``window``) a strip of it from the rows it holds."""
+    hw = (x.shape[0], x.shape[1]) if window is None else window.image_hw
+    geometry = kernel_geometry(kernel, hw, options)
+    engine: dict[str, Any] = {
+        "padding_mode": options.padding_mode,
+        "cval": options.cval,
+        "flip": options.flip,
+        "method": options.method,
+        "threads": options.threads,
+    }
+    if window is None:
+        return convolve_rows(x, kernel.weights, geometry, (0, geometry.output_hw[0]), **engine)
+    return convolve_strip(x, window.held, kernel.weights, geometry, window.out_rows, **engine)
+
+
+def kernel_geometry(kernel: Kernel, image_hw: Pair, options: ConvOptions) -> Geometry:
+    """The geometry ``kernel`` runs with on an image of ``image_hw`` (its anchor placed)."""
+    return resolve_geometry(
+        image_hw,
+        cast(Pair, tuple(kernel.weights.shape)),
+        stride=options.stride,
+        padding=_padding(kernel, image_hw, options),
+        dilation=options.dilation,
+    )
 
 
 def _padding(kernel: Kernel, input_hw: Pair, options: ConvOptions) -> PaddingSpec:
@@ -98,20 +137,24 @@ def _padding(kernel: Kernel, input_hw: Pair, options: ConvOptions) -> PaddingSpe
 
 
 def _unit(
-    x: np.ndarray, unit: Spec, options: ConvOptions
+    x: np.ndarray, unit: Spec, options: ConvOptions, window: Window | None = None
 ) -> tuple[np.ndarray, tuple[Applied, ...], float]:
     if isinstance(unit, Kernel):
-        out, applied = correlate(x, unit, options)
+        out, applied = correlate(x, unit, options, window)
         return out, (applied,), float(unit.sum)
-    runs = [correlate(x, kernel, options) for kernel in unit.kernels]
+    runs = [correlate(x, kernel, options, window) for kernel in unit.kernels]
     combined = combine_maps([r for r, _ in runs], unit.combine, unit.name)
     sums = [float(k.sum) for k in unit.kernels]
     return combined, tuple(a for _, a in runs), combined_sum(sums, unit.combine)
 
 
-def _evaluate(
-    x: np.ndarray, plan: FilterPlan, options: ConvOptions
+def evaluate(
+    x: np.ndarray, plan: FilterPlan, options: ConvOptions, window: Window | None = None
 ) -> list[tuple[np.ndarray, tuple[Applied, ...], float]]:
+    """Each feature map of ``plan`` on ``x`` with the kernels that made it and its kernel sum.
+
+    With a ``window`` (not for chains), the rows of a strip: see :func:`correlate`.
+    """
     if plan.chain:
         applied: tuple[Applied, ...] = ()
         total = 1.0
@@ -119,7 +162,7 @@ def _evaluate(
             x, ran, s = _unit(x, unit, options)
             applied, total = applied + ran, total * s
         return [(x, applied, total)]
-    runs = [_unit(x, unit, options) for unit in plan.units]
+    runs = [_unit(x, unit, options, window) for unit in plan.units]
     if plan.combine in (None, "stack"):
         return runs
     combine = str(plan.combine)
@@ -200,13 +243,13 @@ def apply_plan(
         msg = f"alpha mode {alpha_mode!r} is not one of {', '.join(ALPHA_MODES)}"
         raise ValueError(msg)
     if alpha is None or alpha_mode == "drop":
-        return _maps(_evaluate(pixels, plan, options), plan, None, None)
+        return _maps(evaluate(pixels, plan, options), plan, None, None)
     if float(alpha.min()) < alpha_max and not _offsets(plan):
         return _premultiplied(pixels, alpha, plan, options, alpha_mode == "keep", alpha_max)
     if alpha_mode == "filter":  # opaque: nothing to weight, the colour as without alpha
         stacked = np.dstack([pixels, alpha])
-        return _maps(_evaluate(stacked, plan, options), plan, None, pixels.ndim)
-    return _maps(_evaluate(pixels, plan, options), plan, alpha, None)
+        return _maps(evaluate(stacked, plan, options), plan, None, pixels.ndim)
+    return _maps(evaluate(pixels, plan, options), plan, alpha, None)
 
 
 def _offsets(plan: FilterPlan) -> bool:
@@ -224,7 +267,7 @@ def _premultiplied(
     alpha_max: float,
 ) -> list[FeatureMap]:
     """Filter colour x coverage and the coverage itself; divide back where the sum is not 0."""
-    runs = _evaluate(_weighted(pixels, alpha, alpha_max), plan, options)
+    runs = evaluate(_weighted(pixels, alpha, alpha_max), plan, options)
     straight: list[np.ndarray] = []
     maps = []
     for index, (name, (values, applied, ksum)) in enumerate(
@@ -233,7 +276,7 @@ def _premultiplied(
         colour, filtered = _split_alpha(values, pixels.ndim)
         colour, unseen = _unpremultiply(colour, filtered, ksum)
         if unseen is not None:  # nothing visible in the window: the colour as stored
-            straight = straight or [r for r, _, _ in _evaluate(pixels, plan, options)]
+            straight = straight or [r for r, _, _ in evaluate(pixels, plan, options)]
             colour[unseen] = straight[index][unseen]
         out_alpha = alpha_on_grid(alpha, applied, plan.chain) if keep else None
         if out_alpha is None:

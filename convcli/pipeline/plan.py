@@ -159,8 +159,37 @@ def combine_responses(responses: Sequence[np.ndarray], combine: CombineMode) -> 
     """
     arrays = [np.asarray(r) for r in responses]
     _check_responses(arrays, combine)
+    if combine in _FOLDS and (combine in ("max", "min") or len(arrays) < _PAIRWISE):
+        return _FOLDS[combine](arrays)
     stacked = np.stack(arrays, axis=-1)
     return _REDUCERS[combine](stacked)
+
+
+_PAIRWISE = 8
+"""From this many terms NumPy sums pairwise; below it, in order, as the folds below do."""
+
+
+def _fold(arrays: list[np.ndarray], term: Callable[[np.ndarray], np.ndarray],
+          step: Callable[..., np.ndarray]) -> np.ndarray:  # fmt: skip
+    """``step`` over the ``term`` of each map in order, in place: a reduction over a short
+    stacked axis without stacking (the same bits as NumPy's reduction there, much faster)."""
+    acc = term(arrays[0]).astype(np.result_type(*arrays), copy=True)
+    for array in arrays[1:]:
+        step(acc, term(array), out=acc)
+    return acc
+
+
+def _magnitude(arrays: list[np.ndarray]) -> np.ndarray:
+    acc = _fold(arrays, lambda a: a * a, np.add)
+    return np.sqrt(acc, out=acc)
+
+
+_FOLDS: Mapping[str, Callable[[list[np.ndarray]], np.ndarray]] = {
+    "magnitude": _magnitude,
+    "abs-sum": lambda arrays: _fold(arrays, np.abs, np.add),
+    "max": lambda arrays: _fold(arrays, lambda a: a, np.maximum),
+    "min": lambda arrays: _fold(arrays, lambda a: a, np.minimum),
+}
 
 
 def _check_responses(arrays: list[np.ndarray], combine: str) -> None:

@@ -25,7 +25,6 @@ from convcli.io import (
     LoadedImage,
     atomic_write,
     encode_image,
-    holds_16bit,
     read_image,
     write_npy,
 )
@@ -36,6 +35,7 @@ from convcli.pipeline.luma import apply_luma
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.plan import ConvOptions, FilterPlan
 from convcli.pipeline.record import write_records
+from convcli.pipeline.stream_run import filter_in_strips, output_depth
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
 
@@ -58,41 +58,6 @@ class ApplySettings:
     strip: bool = False
     frame: int | None = None
     existing: Existing = "overwrite"
-
-
-def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
-    """The pixel depth to write: ``--depth``, else 16 for deeper inputs where it fits.
-
-    Parameters
-    ----------
-    requested : int or None
-        ``--depth``.
-    bit_depth : int
-        The input's bits per sample.
-    fmt : str
-        The output format.
-    planes : int
-        Samples per pixel written, alpha included: TIFF holds 16 bits for one only.
-
-    Raises
-    ------
-    OutputError
-        If ``requested`` is 16 and ``fmt`` holds 8-bit samples only.
-
-    Examples
-    --------
-    >>> output_depth(None, 16, "png"), output_depth(None, 16, "jpeg"), output_depth(8, 16, "png")
-    (16, 8, 8)
-    >>> output_depth(None, 16, "tiff"), output_depth(None, 16, "tiff", planes=3)
-    (16, 8)
-    """
-    if requested == 16 and 16 not in FORMATS[fmt].depths:
-        msg = f"{fmt.upper()} holds 8-bit samples only; --depth 16 needs .png or .tif"
-        raise OutputError(msg)
-    if requested is not None:
-        return requested
-    fits = holds_16bit(FORMATS[fmt], planes)
-    return 16 if bit_depth > 8 and fits else 8
 
 
 def _planes(fmap: FeatureMap) -> int:
@@ -131,6 +96,9 @@ def filter_image(
         An image that cannot be read, a geometry that does not fit it, an output
         that cannot be written. Outputs already written stay; none is half-written.
     """
+    streamed = filter_in_strips(source, outputs, formats, settings)
+    if streamed is not None:
+        return _recorded(streamed, source, settings)
     start = time.perf_counter()
     color = "keep" if settings.color == "luma" else settings.color
     loaded = read_image(source, color=color, max_pixels=settings.max_pixels,  # type: ignore[arg-type]
@@ -163,10 +131,14 @@ def filter_image(
         loaded.frames,
         None if animation else loaded.frame,
     )
-    if settings.record:
-        records = write_records(image_result, source, settings)
-        image_result = replace(image_result, records=records)
-    return image_result
+    return _recorded(image_result, source, settings)
+
+
+def _recorded(result: ImageResult, source: str | bytes, settings: ApplySettings) -> ImageResult:
+    """``result`` with its replay records written (``--record``)."""
+    if not settings.record:
+        return result
+    return replace(result, records=write_records(result, source, settings))
 
 
 def _animation(
@@ -302,7 +274,7 @@ def _emit_float(
     options: SaveOptions,
     existing: Existing,
 ) -> bytes | None:
-    array = values.astype(np.float32)
+    array = values.astype(np.float32, copy=False)
     if fmt == "npy":
         if output == "-":
             buffer = io.BytesIO()

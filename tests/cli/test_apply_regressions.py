@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tifffile
 from click.testing import CliRunner
 from PIL import Image
 
@@ -102,21 +103,24 @@ def test_ctrl_c_exits_130_without_aborted(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 @pytest.mark.parametrize("bands", [3, 4])
-def test_16bit_colour_to_tiff_falls_back_to_8bit(tmp_path: Path, bands: int) -> None:
-    # used to fail: "TIFF output cannot hold 16-bit colour or alpha"
+def test_16bit_colour_to_tiff_keeps_16_bits(tmp_path: Path, bands: int) -> None:
+    # used to fall back to 8 bits (Pillow cannot write 16-bit colour TIFF); tifffile can
     planes = np.random.default_rng(0).integers(0, 65536, (4, 3, bands)).astype(np.uint16)
     _png16(tmp_path / "c.png", planes)
-    result = run(str(tmp_path / "c.png"), "-k", "box:3", "-o", str(tmp_path / "c.tif"), "--json")
+    args = ["-k", "identity", "-p", "same", "-o", str(tmp_path / "c.tif"), "--json"]
+    result = run(str(tmp_path / "c.png"), *args)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["maps"][0]["depth"] == 8
-    with Image.open(tmp_path / "c.tif") as written:
-        assert written.mode == ("RGB" if bands == 3 else "RGBA")
+    assert json.loads(result.stdout)["maps"][0]["depth"] == 16
+    written = tifffile.imread(tmp_path / "c.tif")
+    assert written.dtype == np.uint16
+    np.testing.assert_array_equal(written, planes)
 
 
-def test_output_depth_keeps_16bit_gray_tiff() -> None:
+def test_output_depth_keeps_16bit_tiff() -> None:
     assert output_depth(None, 16, "tiff", planes=1) == 16
-    assert output_depth(None, 16, "tiff", planes=2) == 8
+    assert output_depth(None, 16, "tiff", planes=4) == 16
     assert output_depth(None, 16, "png", planes=4) == 16
+    assert output_depth(None, 16, "jpeg", planes=3) == 8
 
 
 def _nan_tiff(path: Path) -> None:

@@ -1,0 +1,345 @@
+"""TIFF through tifffile, a strip at a time: read rows without decoding the whole file.
+
+:class:`TiffRows` opens the first image of a TIFF (classic or BigTIFF, striped or tiled,
+uncompressed, deflate or packbits; LZW, JPEG and the rest with the optional
+``imagecodecs``) and reads any range of rows by decoding only the strips or tiles that
+cover it. The functional form, for callers that want ``(path, rows) -> array``::
+
+    read_tiff_rows("huge.tif", 1000, 1064)        # rows 1000:1064, shape (64, W[, S])
+
+Writing is :mod:`convcli.io.tiff_write`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import tifffile
+from tifffile import COMPRESSION, PHOTOMETRIC, TIFF
+
+from convcli.errors import ImageError, reason
+
+Source = str | os.PathLike[str] | bytes
+
+_PHOTOMETRIC = {int(PHOTOMETRIC.MINISBLACK): "gray", int(PHOTOMETRIC.RGB): "rgb"}
+_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
+class TiffUnsupported(Exception):
+    """A TIFF this module does not read (palette, YCbCr, CMYK, planar, rotated): use Pillow."""
+
+
+@dataclass(frozen=True)
+class TiffLayout:
+    """What the first image of a TIFF holds.
+
+    Attributes
+    ----------
+    height, width : int
+        Pixels.
+    samples : int
+        Samples per pixel, alpha included (1 to 4).
+    color : {"gray", "rgb"}
+        What the colour samples are.
+    alpha : bool
+        Whether the last sample is alpha.
+    dtype : numpy.dtype
+        uint8, uint16, float32 or float64.
+    """
+
+    height: int
+    width: int
+    samples: int
+    color: str
+    alpha: bool
+    dtype: np.dtype[Any]
+
+    @property
+    def bit_depth(self) -> int:
+        """8 or 16 for integer samples, 32 for float (as :mod:`convcli.io.read` reports)."""
+        return 32 if self.dtype.kind == "f" else self.dtype.itemsize * 8
+
+    @property
+    def max_value(self) -> float:
+        """The value of full intensity: 255, 65535, or 1.0 for float samples."""
+        return 1.0 if self.dtype.kind == "f" else float(np.iinfo(self.dtype).max)
+
+    @property
+    def mode(self) -> str:
+        """A Pillow-like mode word for the summary (``RGB``, ``I;16``, ``RGBA;16``, ``F``)."""
+        if self.bit_depth == 32:
+            return "F"
+        base = ("L" if self.color == "gray" else "RGB") + ("A" if self.alpha else "")
+        if base == "L" and self.bit_depth == 16:
+            return "I;16"  # Pillow's word, as the summary shows it for other 16-bit gray files
+        return base if self.bit_depth == 8 else f"{base};16"
+
+
+def _name(source: Source) -> str:
+    return "<stdin>" if isinstance(source, bytes | bytearray) else os.fspath(source)
+
+
+class TiffRows:
+    """The first image of a TIFF file, read a range of rows at a time.
+
+    Parameters
+    ----------
+    source : str, path-like or bytes
+        A TIFF file, or its bytes.
+
+    Raises
+    ------
+    TiffUnsupported
+        A layout read with Pillow instead (not an error for the user).
+    ImageError
+        A broken file: truncated, strips missing, a header that does not match its data,
+        or a compression that needs ``imagecodecs`` when it is not installed.
+
+    Examples
+    --------
+    >>> import io, numpy as np, tifffile
+    >>> buf = io.BytesIO()
+    >>> tifffile.imwrite(buf, np.arange(12, dtype=np.uint8).reshape(4, 3), rowsperstrip=1)
+    >>> with TiffRows(buf.getvalue()) as tif:
+    ...     tif.layout.height, tif.read(1, 3).tolist()
+    (4, [[3, 4, 5], [6, 7, 8]])
+    """
+
+    def __init__(self, source: Source) -> None:
+        self.name = _name(source)
+        handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+        try:
+            self._file = tifffile.TiffFile(handle)
+        except FileNotFoundError:
+            msg = f"{self.name}: no such file"
+            raise ImageError(msg) from None
+        except (OSError, ValueError, tifffile.TiffFileError) as exc:
+            raise TiffUnsupported(reason(exc)) from None
+        try:
+            self._page = self._file.pages.first
+            self.layout = _layout(self._page)
+            self._check_segments()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __enter__(self) -> TiffRows:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(H, W)`` for one sample, else ``(H, W, S)`` (alpha included)."""
+        lay = self.layout
+        return (
+            (lay.height, lay.width) if lay.samples == 1 else (lay.height, lay.width, lay.samples)
+        )
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop``, decoding only the strips or tiles that cover them.
+
+        Raises
+        ------
+        ImageError
+            A strip or tile that cannot be decoded.
+        """
+        start, stop = max(0, start), min(self.layout.height, stop)
+        out = np.zeros((max(0, stop - start), self.layout.width, self.layout.samples),
+                       self.layout.dtype)  # fmt: skip
+        chunk = int(self._page.chunks[0])
+        across = int(self._page.chunked[1])
+        raw = self._page.compression == COMPRESSION.NONE and not self._page.is_tiled
+        for band in range(start // chunk, -(-stop // chunk) if stop > start else 0):
+            if raw:  # uncompressed strips: read just the rows asked for, not the whole strip
+                self._paste_rows(band, chunk, out, start)
+                continue
+            for col in range(across):
+                self._paste(band * across + col, out, start)
+        return out if self.layout.samples > 1 else out[..., 0]
+
+    def _paste_rows(self, index: int, chunk: int, out: np.ndarray, start: int) -> None:
+        """Copy the rows of uncompressed strip ``index`` that ``out`` holds, reading only them."""
+        if not self._page.databytecounts[index]:
+            return
+        first = index * chunk
+        r0, r1 = max(first, start), min(first + chunk, start + out.shape[0])
+        lay = self.layout
+        row_bytes = lay.width * lay.samples * lay.dtype.itemsize
+        fh = self._file.filehandle
+        with fh.lock:
+            fh.seek(self._page.dataoffsets[index] + (r0 - first) * row_bytes)
+            data = fh.read((r1 - r0) * row_bytes)
+        stored = lay.dtype.newbyteorder(self._file.byteorder)
+        rows = np.frombuffer(data, stored).reshape(r1 - r0, lay.width, lay.samples)
+        out[r0 - start : r1 - start] = rows
+
+    def _paste(self, index: int, out: np.ndarray, start: int) -> None:
+        """Decode segment ``index`` into ``out`` (which holds rows from ``start``)."""
+        offset, count = self._page.dataoffsets[index], self._page.databytecounts[index]
+        if not count:
+            return  # a sparse file: a segment never written is zeros
+        fh = self._file.filehandle
+        with fh.lock:
+            fh.seek(offset)
+            data = fh.read(count)
+        try:
+            segment, where, shape = self._page.decode(data, index)
+        except (ValueError, KeyError, RuntimeError, OSError, EOFError, IndexError) as exc:
+            raise _decode_error(self.name, self._page, index, exc) from None
+        if segment is None:
+            return
+        y, x = where[2], where[3]
+        h, w = shape[1], shape[2]
+        rows = slice(max(y, start), min(y + h, start + out.shape[0]))
+        cols = min(w, self.layout.width - x)
+        out[rows.start - start : rows.stop - start, x : x + cols] = segment[
+            0, rows.start - y : rows.stop - y, :cols
+        ].reshape(rows.stop - rows.start, cols, -1)
+
+    def _check_segments(self) -> None:
+        """Every strip or tile is there and inside the file, as many bytes as the header says."""
+        page = self._page
+        expected = int(np.prod(page.chunked))
+        if len(page.dataoffsets) != expected:
+            msg = (
+                f"{self.name}: the TIFF header describes {expected} strips or tiles but lists "
+                f"{len(page.dataoffsets)}; the file is damaged"
+            )
+            raise ImageError(msg)
+        size = self._file.filehandle.size
+        ends = np.asarray(page.dataoffsets, np.int64) + np.asarray(page.databytecounts, np.int64)
+        if ends.size and int(ends.max()) > size:
+            index = int(np.argmax(ends > size))
+            msg = f"{self.name}: truncated TIFF: strip {index} lies past the end of the file"
+            raise ImageError(msg)
+        if page.compression == COMPRESSION.NONE:
+            self._check_raw_sizes()
+
+    def _check_raw_sizes(self) -> None:
+        """Uncompressed strips must hold every byte of their rows (tiles: the whole tile)."""
+        page, lay = self._page, self.layout
+        counts = np.asarray(page.databytecounts, np.int64)
+        per_row = int(np.prod(page.chunks[1:])) * lay.dtype.itemsize
+        rows = np.full(counts.size, int(page.chunks[0]), np.int64)
+        if not page.is_tiled:
+            rows = np.minimum(rows, lay.height - np.arange(counts.size) * rows)
+        short = (counts > 0) & (counts < rows * per_row)
+        if np.any(short):
+            msg = (
+                f"{self.name}: the TIFF header says {lay.height}x{lay.width} pixels but "
+                f"strip {int(np.argmax(short))} holds fewer bytes; the file is damaged"
+            )
+            raise ImageError(msg)
+
+
+def _layout(page: Any) -> TiffLayout:
+    """The layout of a page this module reads; TiffUnsupported otherwise."""
+    color = _PHOTOMETRIC.get(int(page.photometric))
+    shaped = page.shaped
+    samples = int(page.samplesperpixel)
+    colour_samples = 1 if color == "gray" else 3
+    extra = samples - colour_samples
+    if (
+        color is None
+        or page.dtype not in _DTYPES
+        or shaped[0] != 1
+        or shaped[1] != 1
+        or (samples > 1 and int(page.planarconfig) != 1)
+        or extra not in (0, 1)
+        or int(page.tags.valueof(274, 1) or 1) != 1  # EXIF orientation: Pillow applies it
+    ):
+        raise TiffUnsupported(page.photometric)
+    return TiffLayout(
+        int(page.imagelength), int(page.imagewidth), samples, color, extra == 1, page.dtype
+    )
+
+
+def _decode_error(name: str, page: Any, index: int, exc: BaseException) -> ImageError:
+    compression = COMPRESSION(page.compression).name
+    if "imagecodecs" in str(exc):
+        msg = (
+            f"{name}: {compression}-compressed TIFF needs the imagecodecs package; "
+            "install it with: pip install 'convcli[tiff]'"
+        )
+    else:
+        msg = f"{name}: cannot decode TIFF strip {index} ({compression}): {reason(exc)}"
+    return ImageError(msg)
+
+
+def is_tiff(source: Source) -> bool:
+    """Whether ``source`` starts with a TIFF (or BigTIFF) signature; False if unreadable."""
+    if isinstance(source, bytes | bytearray):
+        head = bytes(source[:4])
+    else:
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(4)
+        except OSError:
+            return False  # the Pillow reader names the problem
+    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def probe(source: Source) -> TiffLayout | None:
+    """The layout of a TIFF that :class:`TiffRows` reads here, or None to read it with Pillow.
+
+    A TIFF compressed with a codec that needs ``imagecodecs`` goes to Pillow when it is
+    8-bit or gray (Pillow reads those exactly); deeper colour would lose bits there.
+
+    Raises
+    ------
+    ImageError
+        A damaged TIFF, or deep colour that needs ``imagecodecs`` when it is missing.
+    """
+    try:
+        with TiffRows(source) as tif:
+            compression, layout = tif._page.compression, tif.layout
+    except TiffUnsupported:
+        return None
+    try:
+        TIFF.DECOMPRESSORS[compression]
+    except (KeyError, ImportError):
+        if layout.bit_depth == 8 or layout.color == "gray":
+            return None
+        name = COMPRESSION(compression).name
+        msg = (
+            f"{_name(source)}: {name}-compressed {layout.bit_depth}-bit colour TIFF needs "
+            "the imagecodecs package; install it with: pip install 'convcli[tiff]'"
+        )
+        raise ImageError(msg) from None
+    return layout
+
+
+def read_tiff_rows(source: Source, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a TIFF's first image: ``(n, W)`` or ``(n, W, S)``, as stored.
+
+    Parameters
+    ----------
+    source : str, path-like or bytes
+        A TIFF file.
+    start, stop : int
+        The rows, clipped to the image.
+
+    Raises
+    ------
+    ImageError
+        A damaged file, or one whose layout this reader does not handle.
+    """
+    try:
+        with TiffRows(source) as tif:
+            return tif.read(start, stop)
+    except TiffUnsupported:
+        msg = f"{_name(source)}: a TIFF layout that cannot be read in strips"
+        raise ImageError(msg) from None
