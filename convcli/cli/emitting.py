@@ -14,7 +14,7 @@ import click
 
 from convcli.batch import expand_inputs
 from convcli.emit import EMIT_LIBRARIES, emit_program
-from convcli.emit.libraries import number
+from convcli.emit.libraries import LIBRARIES, number
 from convcli.errors import ConvcliError, ImageError
 from convcli.geometry import Pair
 from convcli.io import read_image
@@ -85,7 +85,7 @@ def options_from(kw: dict[str, Any]) -> ConvOptions:
                        kw["dilation"], kw["flip"], kw.get("method", "auto"))  # fmt: skip
 
 
-def print_program(
+def emitted(
     plan: FilterPlan,
     input_hw: Pair,
     source: str,
@@ -93,11 +93,20 @@ def print_program(
     kw: dict[str, Any],
     *,
     color: str = "keep",
-) -> None:
-    """Print the ``--emit`` program for ``plan`` on an input of ``input_hw``."""
-    program = emit_program(plan, options_from(kw), input_hw, kw["emit"], command=command,
-                           source=source, color=color)  # fmt: skip
-    click.echo(program, nl=False)
+    libraries: tuple[str, ...] = EMIT_LIBRARIES,
+) -> dict[str, str]:
+    """The ``--emit`` program of each of ``libraries`` for ``plan`` on an input of ``input_hw``."""
+    options = options_from(kw)
+    return {
+        name: emit_program(plan, options, input_hw, name, command=command, source=source,
+                           color=color)
+        for name in libraries
+    }  # fmt: skip
+
+
+def labelled(programs: dict[str, str]) -> list[tuple[str, str]]:
+    """``(label, program)`` pairs, labelled ``plain NumPy (--emit numpy)`` and so on."""
+    return [(f"{LIBRARIES[name].title} (--emit {name})", text) for name, text in programs.items()]
 
 
 def emit_for_apply(kw: dict[str, Any], plan: FilterPlan) -> None:
@@ -123,4 +132,5 @@ def emit_for_apply(kw: dict[str, Any], plan: FilterPlan) -> None:
     loaded = read_image(source, color=kw["color"], max_pixels=kw["max_pixels"])
     hw = (int(loaded.pixels.shape[0]), int(loaded.pixels.shape[1]))
     command = command_line("apply", source, kw["kernels"], kw)
-    print_program(plan, hw, source, command, kw, color=kw["color"])
+    program = emitted(plan, hw, source, command, kw, color=kw["color"], libraries=(kw["emit"],))
+    click.echo(program[kw["emit"]], nl=False)

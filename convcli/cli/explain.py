@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from convcli.cli.emitting import command_line, emit_option, print_program
+from convcli.cli.emitting import command_line, emit_option, emitted, labelled
 from convcli.cli.params import KERNEL_SPEC, geometry_options_without
 from convcli.errors import ConvcliError
 from convcli.kernels import Kernel, KernelBank
@@ -113,17 +113,25 @@ def explain(source: str, **kw: Any) -> None:
     around the window is shown). Geometry defaults are apply's: padding same, reflect.
     """
     learn = load_input(source)
+    kernel = _one_kernel(kw["kernel"])
+    plan = build_plan([kernel])
+    command = command_line("explain", learn.source, (kw["kernel"],), kw)
+    color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
     if kw["emit"]:
-        plan = build_plan([_one_kernel(kw["kernel"])])
-        command = command_line("explain", learn.source, (kw["kernel"],), kw)
-        color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
-        print_program(plan, learn.values.shape, learn.source, command, kw, color=color)
+        program = emitted(plan, learn.values.shape, learn.source, command, kw, color=color,
+                          libraries=(kw["emit"],))[kw["emit"]]  # fmt: skip
+        click.echo(program, nl=False)
         return
-    setup = _setup(learn.values, _one_kernel(kw["kernel"]), kw)
+    setup = _setup(learn.values, kernel, kw)
     _check_explain(setup, learn.source, kw)
     console = Console(highlight=False, soft_wrap=True)
     heading = _heading(setup, learn.source, learn.note, kw["kernel"], kw["padding"])
-    page = _write_page(kw["html"], setup, kw["at"], heading) if kw["html"] else ""
+    page = ""
+    if kw["html"]:
+        programs = labelled(
+            emitted(plan, learn.values.shape, learn.source, command, kw, color=color)
+        )
+        page = _write_page(kw["html"], setup, kw["at"], heading, programs)
     console.print(heading[0], style="bold", markup=False)
     console.print("\n".join(heading[1:]), markup=False)
     if page:
@@ -199,10 +207,16 @@ def _heading(setup: Setup, source: str, note: str, kernel: Kernel, padding: obje
     return lines
 
 
-def _write_page(path: str, setup: Setup, at: tuple[int, int] | None, heading: list[str]) -> str:
-    """Write the HTML page; the line saying what it shows."""
+def _write_page(
+    path: str,
+    setup: Setup,
+    at: tuple[int, int] | None,
+    heading: list[str],
+    programs: list[tuple[str, str]],
+) -> str:
+    """Write the HTML page (with the ``--emit`` programs); the line saying what it shows."""
     lines = "\n".join(heading[1:]).splitlines()
-    info = write_page(path, setup, at=at, title=heading[0], lines=lines)
+    info = write_page(path, setup, at=at, title=heading[0], lines=lines, programs=programs)
     view = info.view
     return (
         f"wrote {info.path}: output rows {view.rows.start}..{view.rows.stop - 1}, cols "

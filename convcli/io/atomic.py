@@ -99,7 +99,7 @@ def _publish(tmp: Path, target: Path, existing: Existing) -> bool:
         os.replace(tmp, target)
         return True
     try:
-        linked = _link(tmp, target)
+        linked = _link(tmp, target) or _same_bytes(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     if linked or existing == "skip":
@@ -109,6 +109,24 @@ def _publish(tmp: Path, target: Path, existing: Existing) -> bool:
         "(pass --overwrite to replace)"
     )
     raise OutputError(msg)
+
+
+def _same_bytes(tmp: Path, target: Path) -> bool:
+    """Whether ``target`` already holds exactly ``tmp``'s bytes.
+
+    A retried write (a Dask task whose worker died after publishing) finds its own file:
+    nothing would be replaced or lost, so that is not a clash with another run.
+    """
+    try:
+        if tmp.stat().st_size != target.stat().st_size:
+            return False
+        with tmp.open("rb") as a, target.open("rb") as b:
+            while chunk := a.read(1 << 20):
+                if chunk != b.read(len(chunk)):
+                    return False
+    except OSError:
+        return False
+    return True
 
 
 def _link(tmp: Path, target: Path) -> bool:

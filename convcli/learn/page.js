@@ -268,6 +268,21 @@
     select(Math.min(nPos - 1, Math.max(0, state.pos + steps[event.key])), true);
   }
 
+  function programs() {
+    // As text only: a kernel name or a path in a program can never become markup.
+    for (const [i, program] of D.programs.entries()) {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      const pre = document.createElement("pre");
+      summary.textContent = program.label;
+      pre.textContent = program.text;
+      details.open = i === 0;
+      details.append(summary, pre);
+      $("programs").appendChild(details);
+    }
+    $("code").hidden = D.programs.length === 0;
+  }
+
   function start() {
     document.title = D.title;
     $("title").textContent = D.title;
@@ -277,6 +292,7 @@
     $("outlegend").textContent = O.legend;
     $("ktitle").textContent = K.title;
     table($("kernel"), null, null, (i, j) => [S[K.values[i * K.w + j]], false]);
+    programs();
     $("output").addEventListener("mousemove", pointOutput);
     $("output").addEventListener("click", pointOutput);
     $("input").addEventListener("mousemove", pointInput);

@@ -7,7 +7,8 @@ products and the sum as ``explain --at`` prints them. Every number on it comes f
 padding index maps (:func:`~convcli.engine.pad_indices`), written into the file as JSON
 strings formatted by :func:`~convcli.learn.text.fmt`: the page's script only looks numbers
 up and lays them out, it never computes one. Pictures are PNGs inside the file; there is
-no server, no network and nothing external.
+no server, no network and nothing external. The caller may add the ``--emit`` programs of
+the same filter: the page shows them as text.
 
 Large inputs are shown as a crop of the output (at most :data:`MAX_VIEW` positions a side,
 fewer for large kernels), centred on ``--at`` or on the middle, with the padded input
@@ -20,6 +21,7 @@ import base64
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -263,7 +265,13 @@ def _output(setup: Setup, view: PageView, engine: list[int]) -> dict[str, Any]:
 
 
 def page_data(
-    setup: Setup, view: PageView, *, title: str, lines: list[str], at: Pair | None = None
+    setup: Setup,
+    view: PageView,
+    *,
+    title: str,
+    lines: list[str],
+    at: Pair | None = None,
+    programs: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data: number strings and their indices.
 
@@ -279,6 +287,8 @@ def page_data(
         The heading lines (``explain``'s heading: input, operation, pads, shape formula).
     at : (int, int), optional
         The output position selected first (one of the view's); by default its first.
+    programs : sequence of (str, str), optional
+        ``(label, text)`` of the ``--emit`` programs for the same filter, shown as text.
 
     Returns
     -------
@@ -319,6 +329,7 @@ def page_data(
         "cval": fmt(setup.cval),
         "maxTerms": MAX_SUM_TERMS,
         "maxPadNotes": MAX_PAD_NOTES,
+        "programs": [{"label": label, "text": text} for label, text in programs],
         "strings": strings.items,
     }
 
@@ -373,6 +384,7 @@ def write_page(
     at: Pair | None = None,
     title: str = "convcli explain",
     lines: list[str] | None = None,
+    programs: Sequence[tuple[str, str]] = (),
 ) -> PageInfo:
     """Write the page of ``setup`` to ``path``, atomically.
 
@@ -388,6 +400,8 @@ def write_page(
         The page's title.
     lines : list of str, optional
         The heading lines.
+    programs : sequence of (str, str), optional
+        ``(label, text)`` of the ``--emit`` programs, shown in a section of their own.
 
     Returns
     -------
@@ -404,7 +418,7 @@ def write_page(
     if at is not None:
         check_position(setup.geometry, at)
     view = choose_view(setup, at)
-    data = page_data(setup, view, title=title, lines=lines or [], at=at)
+    data = page_data(setup, view, title=title, lines=lines or [], at=at, programs=programs)
     content = render_page(data).encode("utf-8")
 
     def save(handle: BinaryIO) -> None:

@@ -41,6 +41,18 @@ def test_skip_keeps_a_file_that_appears_meanwhile(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
 
 
+@pytest.mark.parametrize("existing", ["refuse", "skip"])
+def test_a_file_that_appears_with_the_same_bytes_counts_as_written(
+    tmp_path: Path, existing: str
+) -> None:
+    # a retried write (a Dask worker died after publishing) finds its own output: not a clash
+    target = tmp_path / "a.png"
+    same = _racing(target, b"the other run's")
+    assert atomic_write(target, same, existing=existing) is True  # type: ignore[arg-type]
+    assert target.read_bytes() == b"the other run's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
 def test_overwrite_replaces(tmp_path: Path) -> None:
     target = tmp_path / "a.png"
     assert atomic_write(target, _racing(target, b"mine"), existing="overwrite") is True

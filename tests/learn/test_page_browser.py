@@ -341,9 +341,42 @@ def test_the_page_fits_a_phone(photo: Path, tmp_path: Path, open_page: Any) -> N
     explain(str(photo), "-k", "sobel_x", "--html", str(html))
     page = open_page(html, width=390)
     assert page.js("document.documentElement.scrollWidth") <= 390
+    # the programs' long lines scroll inside their box, not the page
+    box = page.js(
+        "(() => { const p = document.querySelector('#programs details[open] pre');"
+        " return [p.scrollWidth, p.clientWidth, p.getBoundingClientRect().right]; })()"
+    )
+    assert box[0] > box[1]
+    assert box[2] <= 390
     page.hover("output", 5, 5)
     assert page.text("pos") == "output[5, 5]"
     page.screenshot("explain_page_phone.png")
+
+
+def test_the_emit_programs_are_shown_as_text(grid: Path, tmp_path: Path, open_page: Any) -> None:
+    source = tmp_path / "g<b>x & y.txt"  # markup in the name: it must stay text
+    source.write_bytes(grid.read_bytes())
+    html = tmp_path / "grid.html"
+    explain(str(source), *GRID_ARGS, "--html", str(html))
+    page = open_page(html)
+    assert page.js("document.getElementById('code').hidden") is False
+    shown = page.js(
+        "[...document.querySelectorAll('#programs details')].map(d =>"
+        " [d.querySelector('summary').textContent, d.open, d.querySelector('pre').textContent])"
+    )
+    assert [(label, is_open) for label, is_open, _ in shown] == [
+        ("plain NumPy (--emit numpy)", True),
+        ("SciPy (--emit scipy)", False),
+        ("OpenCV (--emit opencv)", False),
+        ("PyTorch (--emit torch)", False),
+    ]
+    for (_, _, text), library in zip(shown, ["numpy", "scipy", "opencv", "torch"], strict=True):
+        result = CliRunner().invoke(cli, ["explain", str(source), *GRID_ARGS, "--emit", library])
+        assert result.exit_code == 0, result.output
+        assert text == result.output
+    assert "g<b>x & y.txt" in shown[0][2]
+    assert page.js("document.querySelectorAll('#code b').length") == 0
+    assert page.js("document.querySelector('#programs pre').getClientRects().length") > 0
 
 
 @pytest.mark.parametrize(
