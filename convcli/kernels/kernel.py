@@ -148,11 +148,8 @@ class Kernel:
 
     def flipped(self) -> Kernel:
         """The kernel rotated 180°: cross-correlating with it is convolving with this one."""
-        anchor = None
-        if self.anchor is not None:
-            anchor = (self.shape[0] - 1 - self.anchor[0], self.shape[1] - 1 - self.anchor[1])
         return replace(self, name=f"{self.name} (flipped)", weights=self.weights[::-1, ::-1],
-                       anchor=anchor)  # fmt: skip
+                       anchor=self.anchor_as_run(flip=True))  # fmt: skip
 
     def centered(self) -> Kernel:
         """The same kernel zero-padded to odd sides with :attr:`center` in the middle.

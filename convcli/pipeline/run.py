@@ -169,7 +169,8 @@ def _feature_maps(loaded: LoadedImage, settings: ApplySettings) -> list[FeatureM
         alpha_mode=settings.alpha_mode,
         alpha_max=loaded.max_value,
     )
-    check_finite(loaded.pixels, "image")  # NaN/Inf: refused, never written as a picture
+    if loaded.bit_depth == 32:  # only float images can hold NaN/Inf: refused, never drawn
+        check_finite(loaded.pixels, "image")
     if settings.color == "luma" and loaded.pixels.ndim == 3:
         maps = apply_luma(loaded.pixels, settings.plan.chain, filter_pixels)
     else:
