@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +189,15 @@ class _StripSink:
 
     def _write(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
         try:
+            # the file is begun with the first strip, not before: a Ctrl-C that lands
+            # while this thread starts (before the caller holds the sink to abort it)
+            # leaves a thread waiting here, and no temporary file to outlive the process
+            first = self._queue.get()
+            if not isinstance(first, np.ndarray):
+                return  # given up before any strip
             spec = self._spec
-            self._writer(path, self._items(), shape, dtype, existing=spec.existing,
+            self._writer(path, chain([first], self._items()), shape, dtype,
+                         existing=spec.existing,
                          on_open=self._opened,
                          **spec.writer_args)  # fmt: skip
         except BaseException as exc:  # handed to the filtering thread, which raises it
