@@ -228,7 +228,11 @@ def read_image(
             raise ImageError(msg)
         loaded = _read_npy(source, name, max_pixels)
     else:
-        loaded = _read_pillow(source, name, max_pixels, frame)
+        floats = tiff.float_colour_tiff(source)
+        if floats is None:
+            loaded = _read_pillow(source, name, max_pixels, frame)
+        else:
+            loaded = _read_float_tiff(source, name, floats, max_pixels, frame)
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded
@@ -267,6 +271,25 @@ def _read_pillow(
         with _decoding(name):
             meta = read_meta(im, loaded.color)
         return replace(loaded, frames=frames, frame=frame, meta=meta)
+
+
+def _read_float_tiff(
+    source: str | os.PathLike[str] | bytes,
+    name: str,
+    layout: tiff.TiffLayout,
+    max_pixels: int | None,
+    frame: int,
+) -> LoadedImage:
+    """A float colour TIFF (Pillow cannot open one) through tifffile: values as they are."""
+    if frame:
+        msg = f"{name}: has no frame {frame}; its frames are 0..0"
+        raise ImageError(msg)
+    _check_pixels(name, (layout.width, layout.height), max_pixels)
+    planes = tiff.read_tiff_rows(source, 0, layout.height)
+    pixels, alpha, white, _ = npy_pixels(planes, name)
+    icc, dpi = tiff.tiff_tags(source)
+    meta = ImageMeta(icc_profile=icc, dpi=dpi, color="rgb")
+    return LoadedImage(pixels, alpha, white, 32, layout.mode, name, "TIFF", "rgb", meta=meta)
 
 
 def read_deep_tiff(

@@ -107,6 +107,8 @@ def open_rows(source: Source, *, max_pixels: int | None, drop_alpha: bool) -> Ro
         As :func:`convcli.io.read_image`.
     """
     layout = probe(source) if is_tiff(source) else None
+    if layout is not None and layout.bit_depth == 32:
+        return None  # float values: the whole-image path (Pillow cannot open float colour)
     if layout is not None and (drop_alpha or not layout.alpha):
         return _tiff_rows(source)
     if layout is not None:
