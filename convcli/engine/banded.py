@@ -9,7 +9,8 @@ times the padded-input rows, shifted right by ``n * dx``::
 The input operand is a strided view of the tile (no copy). A column stride ``sx > 1`` is
 handled by splitting the tile's columns into ``sx`` phases (one copy), so only kept
 outputs are computed; a row dilation ``dy > 1`` (with ``sy == 1``) by running each row
-phase ``xpad[p::dy]`` with an undilated band, so it costs no more than ``dy == 1``.
+phase ``xpad[p::dy]`` with an undilated band, so it costs no more than ``dy == 1``: the
+blocks of every row phase go through the same products (a batch dimension of their own).
 """
 
 from __future__ import annotations
@@ -41,18 +42,9 @@ def band_span(rows: int, geometry: Geometry) -> int:
     return (rows - 1) * geometry.stride[0] + geometry.effective_kernel_hw[0]
 
 
-# a column entry whose phase is STACKED reads every column phase at once
-STACKED = -1
-
-
 @dataclass(frozen=True)
 class BandPlan:
-    """Band matrices per kernel column, with the column phase and offset each one reads.
-
-    An entry ``(q, offset, band)`` reads column phase ``q`` shifted by ``offset``; with
-    ``q == STACKED`` it covers ``sx`` kernel columns (one per phase, same offset) in one
-    product whose rows run over (input row, phase) pairs.
-    """
+    """Band matrices per kernel column, with the column phase and offset each one reads."""
 
     geometry: Geometry
     row_phases: int
@@ -65,11 +57,8 @@ class BandPlan:
 
     def trimmed(self, rows: int) -> list[tuple[int, int, np.ndarray]]:
         """The band matrices cut to ``rows`` output rows."""
-        span, sx = band_span(rows, self.geometry), self.geometry.stride[1]
-        return [
-            (q, o, band[:rows, : span * (sx if q == STACKED else 1)])
-            for q, o, band in self.columns
-        ]
+        span = band_span(rows, self.geometry)
+        return [(q, o, band[:rows, :span]) for q, o, band in self.columns]
 
 
 def _band(weights: np.ndarray, geometry: Geometry, block: int, dtype: np.dtype) -> np.ndarray:
@@ -81,37 +70,18 @@ def _band(weights: np.ndarray, geometry: Geometry, block: int, dtype: np.dtype) 
     return band
 
 
-def _stacked(bands: dict[int, np.ndarray], phases: int) -> np.ndarray:
-    """One band per phase interleaved along the rows: column ``r*phases + q`` is row ``r``."""
-    first = next(iter(bands.values()))
-    stacked = np.zeros((first.shape[0], first.shape[1] * phases), first.dtype)
-    for q, band in bands.items():
-        stacked[:, q::phases] = band
-    return stacked
-
-
 def band_plan(
     kernel: np.ndarray, geometry: Geometry, dtype: np.dtype, block: int = BLOCK
 ) -> BandPlan:
-    """Band matrices for every kernel column with a non-zero weight.
-
-    Under a column stride, kernel columns that read every phase at the same offset share
-    one stacked product (fewer, larger products; no sums of partial results).
-    """
+    """Band matrices for every kernel column with a non-zero weight."""
     (sy, sx), (dy, dx) = geometry.stride, geometry.dilation
     row_phases = dy if sy == 1 and dy > 1 else 1
     inner = replace(geometry, dilation=(1, dx)) if row_phases > 1 else geometry
-    by_offset: dict[int, dict[int, np.ndarray]] = {}
-    for n in range(kernel.shape[1]):
-        if np.any(kernel[:, n]):
-            band = _band(kernel[:, n], inner, block, dtype)
-            by_offset.setdefault((n * dx) // sx, {})[(n * dx) % sx] = band
-    columns = []
-    for offset, bands in by_offset.items():
-        if sx > 1 and row_phases == 1 and len(bands) == sx:
-            columns.append((STACKED, offset, _stacked(bands, sx)))
-        else:
-            columns += [(q, offset, band) for q, band in bands.items()]
+    columns = [
+        ((n * dx) % sx, (n * dx) // sx, _band(kernel[:, n], inner, block, dtype))
+        for n in range(kernel.shape[1])
+        if np.any(kernel[:, n])
+    ]
     return BandPlan(inner, row_phases, columns)
 
 
@@ -149,12 +119,12 @@ def _operands(
     Block ``(g, p)`` reads padded rows ``(g * block * phases + p) * sy + r * phases``.
     """
     block, phases = blocks
-    row, phase = layout.strides[:2]
+    row = layout.strides[0]
     group_step = row * block * phases * geometry.stride[0]
     views = []
     for q, _, band in columns:
-        rows = layout[:, max(q, 0)]
-        strides = (group_step, row, phase if q == STACKED else row * phases, rows.strides[-1])
+        rows = layout[:, q]
+        strides = (group_step, row, row * phases, rows.strides[-1])
         shape = (groups, phases, band.shape[1], rows.shape[-1])
         views.append(as_strided(rows, shape=shape, strides=strides, writeable=False))
     return views
@@ -177,8 +147,8 @@ def _blocks(
     groups = out.shape[0] // (block * phases)
     result = out.reshape(groups, block, phases, width).transpose(0, 2, 1, 3)
     tmp = scratch("banded", result.shape, out.dtype)
-    depth = max(band.shape[1] for _, _, band in columns)
-    chunk = max(16, BLAS_SERIAL_LIMIT // (block * depth) // 16 * 16)
+    span = columns[0][2].shape[1]
+    chunk = max(16, BLAS_SERIAL_LIMIT // (block * span) // 16 * 16)
     operands = _operands(layout, columns, geometry, groups, blocks)
     for c0 in range(0, width, chunk):
         c1 = min(c0 + chunk, width)
