@@ -61,21 +61,31 @@ def test_pad_indices_rejects_unknown_mode():
         pad_indices(3, 1, 1, "mirror")
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    h=st.integers(1, 6),
-    w=st.integers(1, 6),
-    pads=st.tuples(*[st.integers(0, 9)] * 4),
-    mode=st.sampled_from(list(NUMPY)),
-    channels=st.sampled_from([(), (2,)]),
-)
-def test_pad_image_is_numpy_pad(h, w, pads, mode, channels):
+# a small image and its pads: (h, w, ((top, bottom), (left, right)), mode, channels)
+PADDED = {
+    "h": st.integers(1, 7),
+    "w": st.integers(1, 7),
+    "pads": st.tuples(*[st.integers(0, 9)] * 4),
+    "mode": st.sampled_from(list(NUMPY)),
+    "channels": st.sampled_from([(), (2,)]),
+}
+
+
+def _padded(h, w, pads, mode, channels):  # type: ignore[no-untyped-def]
+    """``arange`` as an (h, w, *channels) uint8 image, its padding and its ``numpy.pad``."""
     x = np.arange(h * w * int(np.prod(channels, dtype=int)), dtype=np.uint8)
     x = x.reshape(h, w, *channels)
     padding = ((pads[0], pads[1]), (pads[2], pads[3]))
-    g = resolve_geometry((h, w), (1, 1), padding=padding)
     kwargs = {"constant_values": 7} if mode == "zeros" else {}
     want = np.pad(x, [*padding, *[(0, 0)] * len(channels)], mode=NUMPY[mode], **kwargs)
+    return x, padding, want
+
+
+@settings(max_examples=60, deadline=None)
+@given(**PADDED)
+def test_pad_image_is_numpy_pad(h, w, pads, mode, channels):
+    x, padding, want = _padded(h, w, pads, mode, channels)
+    g = resolve_geometry((h, w), (1, 1), padding=padding)
     got = pad_image(x, g, mode, 7.0)
     assert got.dtype == x.dtype
     np.testing.assert_array_equal(got, want)
@@ -111,26 +121,13 @@ def test_one_hot_kernel_samples_numpy_pad(method, h, w, pads, mode, channels, ta
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    h=st.integers(1, 7),
-    w=st.integers(1, 7),
-    pads=st.tuples(*[st.integers(0, 9)] * 4),
-    mode=st.sampled_from(list(NUMPY)),
-    channels=st.sampled_from([(), (2,)]),
-    step=st.integers(1, 3),
-    strip=st.booleans(),
-    data=st.data(),
-)
+@given(**PADDED, step=st.integers(1, 3), strip=st.booleans(), data=st.data())
 def test_padded_rows_and_column_phases_are_numpy_pad(
     h, w, pads, mode, channels, step, strip, data
 ):
     """Any row range of the padded image, whole or split by column phase, from the whole
     image or from a strip holding only the rows it needs, is that range of ``numpy.pad``."""
-    x = np.arange(h * w * int(np.prod(channels, dtype=int)), dtype=np.uint8)
-    x = x.reshape(h, w, *channels)
-    padding = ((pads[0], pads[1]), (pads[2], pads[3]))
-    kwargs = {"constant_values": 7} if mode == "zeros" else {}
-    xpad = np.pad(x, [*padding, *[(0, 0)] * len(channels)], mode=NUMPY[mode], **kwargs)
+    x, padding, xpad = _padded(h, w, pads, mode, channels)
     p0 = data.draw(st.integers(0, xpad.shape[0] - 1))
     p1 = data.draw(st.integers(p0 + 1, xpad.shape[0]))
     g = resolve_geometry((h, w), (1, 1), padding=padding)
