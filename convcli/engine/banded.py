@@ -9,20 +9,22 @@ times the padded-input rows, shifted right by ``n * dx``::
 The input operand is a strided view of the tile (no copy). A column stride ``sx > 1`` is
 handled by splitting the tile's columns into ``sx`` phases (one copy), so only kept
 outputs are computed; a row dilation ``dy > 1`` (with ``sy == 1``) by running each row
-phase ``xpad[p::dy]`` with an undilated band, so it costs no more than ``dy == 1``.
+phase ``xpad[p::dy]`` with an undilated band, so it costs no more than ``dy == 1``: the
+blocks of every row phase go through the same products (a batch dimension of their own).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convcli.engine.method import Method, Problem, TileWork, cache_tile_rows
+from convcli.engine.method import TILE_BYTES, Method, Problem, TileWork, cache_tile_rows
 from convcli.engine.padding import PaddedSource
 from convcli.engine.tiling import scratch
-from convcli.geometry import Geometry
+from convcli.geometry import Geometry, Pair
 
 BLOCK = 4
 # ns per output value of one banded matrix product (one kernel column), and per band row
@@ -59,6 +61,15 @@ class BandPlan:
         return [(q, o, band[:rows, :span]) for q, o, band in self.columns]
 
 
+def _band(weights: np.ndarray, geometry: Geometry, block: int, dtype: np.dtype) -> np.ndarray:
+    """``T[i, i*sy + m*dy] = weights[m]``: one kernel column's band matrix."""
+    sy, step = geometry.stride[0], geometry.dilation[0]
+    band = np.zeros((block, band_span(block, geometry)), dtype)
+    for i in range(block):
+        band[i, i * sy : i * sy + (len(weights) - 1) * step + 1 : step] = weights
+    return band
+
+
 def band_plan(
     kernel: np.ndarray, geometry: Geometry, dtype: np.dtype, block: int = BLOCK
 ) -> BandPlan:
@@ -66,76 +77,91 @@ def band_plan(
     (sy, sx), (dy, dx) = geometry.stride, geometry.dilation
     row_phases = dy if sy == 1 and dy > 1 else 1
     inner = replace(geometry, dilation=(1, dx)) if row_phases > 1 else geometry
-    step = inner.dilation[0]
-    columns = []
-    for n in range(kernel.shape[1]):
-        if not np.any(kernel[:, n]):
-            continue
-        band = np.zeros((block, band_span(block, inner)), dtype)
-        for i in range(block):
-            band[i, i * sy : i * sy + (kernel.shape[0] - 1) * step + 1 : step] = kernel[:, n]
-        columns.append(((n * dx) % sx, (n * dx) // sx, band))
+    columns = [
+        ((n * dx) % sx, (n * dx) // sx, _band(kernel[:, n], inner, block, dtype))
+        for n in range(kernel.shape[1])
+        if np.any(kernel[:, n])
+    ]
     return BandPlan(inner, row_phases, columns)
 
 
-def banded_phases(phases: list[np.ndarray], plan: BandPlan, out: np.ndarray) -> None:
-    """Fill ``out`` from the padded input rows split into column phases (one per ``sx``)."""
-    p = plan.row_phases
-    for phase in range(p):
-        _phase_rows([ph[phase::p] for ph in phases], plan, out[phase::p])
+def banded_phases(layout: np.ndarray, plan: BandPlan, out: np.ndarray) -> None:
+    """Fill ``out`` from padded input rows laid out by column phase.
 
-
-def _phase_rows(phases: list[np.ndarray], plan: BandPlan, out: np.ndarray) -> None:
-    if out.shape[0] == 0:
-        return
-    channels = int(np.prod(out.shape[2:], dtype=int))
-    phases = [ph.reshape(ph.shape[0], -1) for ph in phases]
-    block, rows = plan.block, out.shape[0]
-    full = (rows // block) * block
+    ``layout[r, q]`` holds column phase ``q`` (``xpad[r, q::sx]``) of padded row ``r``.
+    Whole groups of blocks (one block per row phase) go through the same products; the
+    rows left over, phase by phase, through trimmed bands.
+    """
+    p, block = plan.row_phases, plan.block
+    layout = layout.reshape(*layout.shape[:2], -1)
+    channels = math.prod(out.shape[2:])
+    full = out.shape[0] // (block * p) * (block * p)
     if full:
-        _blocks(phases, plan.columns, plan.geometry, out[:full], block, channels)
-    if full < rows:
-        start = full * plan.geometry.stride[0]
-        rest = [ph[start:] for ph in phases]
-        _blocks(rest, plan.trimmed(rows - full), plan.geometry, out[full:], rows - full, channels)
+        _blocks(layout, plan.columns, plan.geometry, out[:full], (block, p), channels)
+    start = full * plan.geometry.stride[0]
+    for phase in range(p):
+        rest = out[full + phase :: p]
+        if rest.shape[0]:
+            columns = plan.trimmed(rest.shape[0])
+            rows = layout[start + phase :: p]
+            _blocks(rows, columns, plan.geometry, rest, (rest.shape[0], 1), channels)
 
 
-def _band_operand(rows: np.ndarray, nblocks: int, step: int, span: int) -> np.ndarray:
-    """``(nblocks, span, width)`` overlapping row windows, ``step`` rows apart (a view)."""
-    s0, s1 = rows.strides
-    shape = (nblocks, span, rows.shape[1])
-    return as_strided(rows, shape=shape, strides=(s0 * step, s0, s1), writeable=False)
+def _operands(
+    layout: np.ndarray,
+    columns: list[tuple[int, int, np.ndarray]],
+    geometry: Geometry,
+    groups: int,
+    blocks: Pair,
+) -> list[np.ndarray]:
+    """``(groups, phases, k, width)`` views of ``layout``, the operand of each column entry.
+
+    Block ``(g, p)`` reads padded rows ``(g * block * phases + p) * sy + r * phases``.
+    """
+    block, phases = blocks
+    row = layout.strides[0]
+    group_step = row * block * phases * geometry.stride[0]
+    views = []
+    for q, _, band in columns:
+        rows = layout[:, q]
+        strides = (group_step, row, row * phases, rows.strides[-1])
+        shape = (groups, phases, band.shape[1], rows.shape[-1])
+        views.append(as_strided(rows, shape=shape, strides=strides, writeable=False))
+    return views
 
 
 def _blocks(
-    phases: list[np.ndarray],
+    layout: np.ndarray,
     columns: list[tuple[int, int, np.ndarray]],
     geometry: Geometry,
     out: np.ndarray,
-    block: int,
+    blocks: Pair,
     channels: int,
 ) -> None:
+    """Fill ``out`` in groups of ``blocks = (block, phases)``: output row
+    ``g * block * phases + i * phases + p`` is row ``i`` of block ``(g, p)``."""
     if not columns:
         out[...] = 0
         return
-    width = out.shape[1] * channels
-    nblocks, span = out.shape[0] // block, band_span(block, geometry)
-    step = block * geometry.stride[0]
-    result = out.reshape(nblocks, block, width)
+    (block, phases), width = blocks, out.shape[1] * channels
+    groups = out.shape[0] // (block * phases)
+    result = out.reshape(groups, block, phases, width).transpose(0, 2, 1, 3)
     tmp = scratch("banded", result.shape, out.dtype)
+    span = columns[0][2].shape[1]
     chunk = max(16, BLAS_SERIAL_LIMIT // (block * span) // 16 * 16)
+    operands = _operands(layout, columns, geometry, groups, blocks)
     for c0 in range(0, width, chunk):
         c1 = min(c0 + chunk, width)
-        for j, (q, offset, band) in enumerate(columns):
+        for j, ((_, offset, band), whole) in enumerate(zip(columns, operands, strict=True)):
             x0 = offset * channels
-            operand = _band_operand(phases[q][:, x0 + c0 : x0 + c1], nblocks, step, span)
+            operand = whole[..., x0 + c0 : x0 + c1]
             if j == 0:
                 np.matmul(band, operand, out=result[..., c0:c1])
             else:
                 np.matmul(band, operand, out=tmp[..., c0:c1])
                 result[..., c0:c1] += tmp[..., c0:c1]
     if not np.may_share_memory(result, out):  # reshape had to copy
-        out[...] = result.reshape(out.shape)
+        out[...] = result.transpose(0, 2, 1, 3).reshape(out.shape)
 
 
 def band_unit(geometry: Geometry) -> int:
@@ -144,8 +170,13 @@ def band_unit(geometry: Geometry) -> int:
 
 
 def band_tile_rows(geometry: Geometry, row_bytes: int) -> int:
-    """Output rows per tile: about a cache's worth, in whole band blocks."""
-    return cache_tile_rows(geometry, row_bytes, band_unit(geometry))
+    """Output rows per tile: about a cache's worth, in whole band blocks.
+
+    Under a row stride a tile reads twice the bytes: it has fewer output rows per input
+    row, and the fixed cost of a tile (measured about 30 us) would otherwise weigh more.
+    """
+    budget = TILE_BYTES * (2 if geometry.stride[0] > 1 else 1)
+    return cache_tile_rows(geometry, row_bytes, band_unit(geometry), budget)
 
 
 def banded_cost(problem: Problem) -> float:
@@ -165,8 +196,8 @@ def prepare(problem: Problem, channels: int) -> TileWork:
     sx = problem.geometry.stride[1]
 
     def work(source: PaddedSource, p0: int, p1: int, out: np.ndarray) -> None:
-        phases = source.phases(p0, p1, sx) if sx > 1 else [source.tile(p0, p1)]
-        banded_phases(phases, bands, out)
+        layout = source.phases(p0, p1, sx) if sx > 1 else source.tile(p0, p1)[:, None]
+        banded_phases(layout, bands, out)
 
     return work
 

@@ -79,8 +79,10 @@ class Method:
     prepare: Callable[[Problem, int], TileWork]
 
 
-def cache_tile_rows(geometry: Geometry, row_bytes: int, unit: int = 1) -> int:
-    """Output rows reading about :data:`TILE_BYTES` of padded input, a multiple of ``unit``."""
-    input_rows = max(1, TILE_BYTES // max(1, row_bytes))
+def cache_tile_rows(
+    geometry: Geometry, row_bytes: int, unit: int = 1, budget: int = TILE_BYTES
+) -> int:
+    """Output rows reading about ``budget`` bytes of padded input, a multiple of ``unit``."""
+    input_rows = max(1, budget // max(1, row_bytes))
     rows = max(unit, input_rows // geometry.stride[0])
     return rows - rows % unit

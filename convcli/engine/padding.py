@@ -119,6 +119,7 @@ class PaddedSource:
     constant: bool
     cval: float
     dtype: np.dtype[Any]
+    breaks: np.ndarray
 
     @classmethod
     def create(
@@ -140,9 +141,10 @@ class PaddedSource:
         if held is not None:
             rows = _into_held(rows, held)
         cols = pad_indices(image.shape[1], *geometry.pads[1], mode)
-        return cls(
-            image, rows, cols, geometry.pads[1][0], mode == "zeros", float(cval), np.dtype(dtype)
-        )
+        # breaks[p]: how many times the map fails to step by +1 before padded row p
+        breaks = np.concatenate(([0], np.cumsum(np.diff(rows) != 1)))
+        left, constant = geometry.pads[1][0], mode == "zeros"
+        return cls(image, rows, cols, left, constant, float(cval), np.dtype(dtype), breaks)
 
     @property
     def width(self) -> int:
@@ -153,7 +155,7 @@ class PaddedSource:
         """Padded rows ``p0:p1`` (all padded columns), in the compute dtype."""
         shape = (p1 - p0, self.width, *self.image.shape[2:])
         buf = np.empty(shape, self.dtype) if out is None else out[: p1 - p0]
-        self._fill_middle(buf, self.rows[p0:p1])
+        self._fill_middle(buf, p0, p1)
         self._fill_pad_columns(buf)
         return buf
 
@@ -162,28 +164,33 @@ class PaddedSource:
         shape = (p1 - p0, self.width, *self.image.shape[2:])
         return self.block(p0, p1, scratch("source", shape, self.dtype))
 
-    def phases(self, p0: int, p1: int, step: int) -> list[np.ndarray]:
-        """Padded rows ``p0:p1`` split by column phase: ``[xpad[p0:p1, q::step] for q]``.
+    def phases(self, p0: int, p1: int, step: int) -> np.ndarray:
+        """Padded rows ``p0:p1`` laid out by column phase: ``out[r, q] = xpad[p0 + r, q::step]``.
 
         Built straight from the image (one strided copy per phase), for a column stride.
+        Phases shorter than the first leave their last entry unset.
         """
-        src_rows = self._row_source(self.rows[p0:p1])
-        result = []
+        src_rows = self._row_source(p0, p1)
+        longest = len(self.cols[::step])
+        shape = (p1 - p0, step, longest, *self.image.shape[2:])
+        layout = scratch("phases", shape, self.dtype)
         for q in range(step):
             cols = self.cols[q::step]
-            buf = scratch(f"phase{q}", (p1 - p0, len(cols), *self.image.shape[2:]), self.dtype)
+            buf = layout[:, q, : len(cols)]
             self._fill_phase(buf, src_rows, q, step, cols)
             if self.constant:
                 buf[self.rows[p0:p1] < 0] = self.cval
-            result.append(buf)
-        return result
+        return layout
 
-    def _row_source(self, src: np.ndarray) -> np.ndarray:
-        """Image rows ``src`` (row 0 where the constant goes): a view when they are a range."""
-        first, last = int(src[0]), int(src[-1])
-        if first >= 0 and last - first == len(src) - 1 and np.all(np.diff(src) == 1):
-            return self.image[first : last + 1]
-        return self.image[np.maximum(src, 0)]
+    def _row_source(self, p0: int, p1: int) -> np.ndarray:
+        """The image rows of padded rows ``p0:p1`` (row 0 where the constant goes).
+
+        A view when they are a range of the image, else a copy.
+        """
+        first = int(self.rows[p0])
+        if first >= 0 and self.breaks[p1 - 1] == self.breaks[p0]:
+            return self.image[first : first + p1 - p0]
+        return self.image[np.maximum(self.rows[p0:p1], 0)]
 
     def _fill_phase(
         self, buf: np.ndarray, rows: np.ndarray, q: int, step: int, cols: np.ndarray
@@ -201,11 +208,11 @@ class PaddedSource:
             else:
                 buf[:, part] = rows[:, cols[part]]
 
-    def _fill_middle(self, buf: np.ndarray, src: np.ndarray) -> None:
+    def _fill_middle(self, buf: np.ndarray, p0: int, p1: int) -> None:
         w, left = self.image.shape[1], self.left
-        buf[:, left : left + w] = self._row_source(src)
+        buf[:, left : left + w] = self._row_source(p0, p1)
         if self.constant:
-            buf[src < 0] = self.cval
+            buf[self.rows[p0:p1] < 0] = self.cval
 
     def _fill_pad_columns(self, buf: np.ndarray) -> None:
         w, left = self.image.shape[1], self.left

@@ -138,7 +138,7 @@ def separable_tile(
     mid = scratch("sep-mid", (out.shape[0], *src.shape[1:]), out.dtype)
     acc = scratch("sep-acc", out.shape, out.dtype)
     for r, term in enumerate(passes):
-        banded_phases([src], term.vertical, mid)  # vertical passes have column stride 1
+        banded_phases(src[:, None], term.vertical, mid)  # vertical passes have column stride 1
         target = out if r == 0 else acc
         if term.row_band is not None:
             _horizontal_blas(mid, term.row_band, target)

@@ -7,6 +7,7 @@ thread busy for a while (tens of rows) run in parallel on plain threads.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -56,7 +57,7 @@ def run_tiles(work: Callable[[int, int], None], n_rows: int, tile_rows: int, thr
 
 def scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """A per-thread reusable buffer of at least ``shape`` (reused buffers avoid page faults)."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     key = (name, np.dtype(dtype).str)
     store: dict[tuple[str, str], np.ndarray] = _LOCAL.__dict__.setdefault("buffers", {})
     buf = store.get(key)

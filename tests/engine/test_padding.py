@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcli.engine import METHODS, conv2d, pad_image, pad_indices
+from convcli.engine.padding import PaddedSource
 from convcli.errors import GeometryError
 from convcli.geometry import resolve_geometry
 
@@ -60,21 +61,31 @@ def test_pad_indices_rejects_unknown_mode():
         pad_indices(3, 1, 1, "mirror")
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    h=st.integers(1, 6),
-    w=st.integers(1, 6),
-    pads=st.tuples(*[st.integers(0, 9)] * 4),
-    mode=st.sampled_from(list(NUMPY)),
-    channels=st.sampled_from([(), (2,)]),
-)
-def test_pad_image_is_numpy_pad(h, w, pads, mode, channels):
+# a small image and its pads: (h, w, ((top, bottom), (left, right)), mode, channels)
+PADDED = {
+    "h": st.integers(1, 7),
+    "w": st.integers(1, 7),
+    "pads": st.tuples(*[st.integers(0, 9)] * 4),
+    "mode": st.sampled_from(list(NUMPY)),
+    "channels": st.sampled_from([(), (2,)]),
+}
+
+
+def _padded(h, w, pads, mode, channels):  # type: ignore[no-untyped-def]
+    """``arange`` as an (h, w, *channels) uint8 image, its padding and its ``numpy.pad``."""
     x = np.arange(h * w * int(np.prod(channels, dtype=int)), dtype=np.uint8)
     x = x.reshape(h, w, *channels)
     padding = ((pads[0], pads[1]), (pads[2], pads[3]))
-    g = resolve_geometry((h, w), (1, 1), padding=padding)
     kwargs = {"constant_values": 7} if mode == "zeros" else {}
     want = np.pad(x, [*padding, *[(0, 0)] * len(channels)], mode=NUMPY[mode], **kwargs)
+    return x, padding, want
+
+
+@settings(max_examples=60, deadline=None)
+@given(**PADDED)
+def test_pad_image_is_numpy_pad(h, w, pads, mode, channels):
+    x, padding, want = _padded(h, w, pads, mode, channels)
+    g = resolve_geometry((h, w), (1, 1), padding=padding)
     got = pad_image(x, g, mode, 7.0)
     assert got.dtype == x.dtype
     np.testing.assert_array_equal(got, want)
@@ -107,3 +118,27 @@ def test_one_hot_kernel_samples_numpy_pad(method, h, w, pads, mode, channels, ta
     got = conv2d(x, k, padding=padding, padding_mode=mode, cval=7.0, stride=stride, method=method)
     want = xpad[m : m + (oh - 1) * sy + 1 : sy, n : n + (ow - 1) * sx + 1 : sx]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(**PADDED, step=st.integers(1, 3), strip=st.booleans(), data=st.data())
+def test_padded_rows_and_column_phases_are_numpy_pad(
+    h, w, pads, mode, channels, step, strip, data
+):
+    """Any row range of the padded image, whole or split by column phase, from the whole
+    image or from a strip holding only the rows it needs, is that range of ``numpy.pad``."""
+    x, padding, xpad = _padded(h, w, pads, mode, channels)
+    p0 = data.draw(st.integers(0, xpad.shape[0] - 1))
+    p1 = data.draw(st.integers(p0 + 1, xpad.shape[0]))
+    g = resolve_geometry((h, w), (1, 1), padding=padding)
+    held = None
+    if strip:
+        rows = pad_indices(h, *padding[0], mode)[p0:p1]
+        held = np.unique(rows[rows >= 0])
+        assume(held.size)  # the engine takes no empty strip
+    source = PaddedSource.create(x if held is None else x[held], g, mode, 7.0, np.float32, held)
+    np.testing.assert_array_equal(source.block(p0, p1), xpad[p0:p1])
+    layout = source.phases(p0, p1, step)
+    for q in range(step):
+        phase = xpad[p0:p1, q::step]
+        np.testing.assert_array_equal(layout[:, q, : phase.shape[1]], phase)
