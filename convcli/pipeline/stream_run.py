@@ -163,7 +163,9 @@ def image_streams(image: RowImage, formats: Sequence[str], settings: ApplySettin
     if not image.upright:
         return False
     for kernel_geometry in all_geometries(settings.plan, image, settings.options):
-        working_geometry(kernel_geometry)  # the whole-image path's size check, same message
+        # the engine's size check of a strip (its padded rows), before any output: one
+        # output row's padded rows are too wide where any strip's would be
+        working_geometry(kernel_geometry, rows=(0, min(1, kernel_geometry.output_hw[0])))
     exif = image.meta.exif
     if exif and "tiff" in formats and not settings.strip and exif_tags(exif) is None:
         return False
