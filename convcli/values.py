@@ -13,6 +13,7 @@ import numpy as np
 
 from convcli.choices import VALUE_MAPPINGS, ValueMapping
 from convcli.errors import OutputError
+from convcli.percentile import MagnitudePercentile
 
 __all__ = [
     "AUTO_PERCENTILE",
@@ -22,11 +23,15 @@ __all__ = [
     "VALUE_MAPPINGS",
     "MappingReport",
     "ValueMapping",
+    "count_clipped",
+    "magnitude_percentile",
     "map_range",
     "map_values",
     "resolve_mapping",
     "response_top",
+    "robust_gain",
     "robust_scale",
+    "scaled_range",
     "to_pixels",
 ]
 
@@ -150,27 +155,44 @@ def robust_scale(values: np.ndarray, max_value: float) -> float:
     >>> round(robust_scale(np.array([0.0, -1.0, 2.0, 4.0]), 255.0), 3)  # p99.5 is 3.97
     64.232
     """
-    top = response_top(values)
-    return max_value / top if top > 0 else 1.0
+    return robust_gain(_magnitudes(values), max_value)
+
+
+def robust_gain(top: MagnitudePercentile, max_value: float) -> float:
+    """:func:`robust_scale` of the values ``top`` was given (whole, or strip by strip)."""
+    value = _top_of(top)
+    return max_value / value if value > 0 else 1.0
 
 
 def response_top(values: np.ndarray) -> float:
     """The :data:`AUTO_PERCENTILE` percentile of ``|values|``: where a robust scale ends.
 
     A map whose percentile is 0 (mostly flat) gives its largest ``|value|``; a map of
-    zeros, or one without finite values, gives 0. NaN and infinities are left out.
+    zeros, or one without finite values, gives 0. NaN and infinities are left out. The
+    value is ``np.percentile``'s, to the bit (:class:`~convcli.percentile.MagnitudePercentile`).
 
     Examples
     --------
     >>> round(response_top(np.array([0.0, 0.0, 0.0, -8.0])), 3), response_top(np.zeros(3))
     (7.88, 0.0)
     """
-    magnitude = np.abs(np.asarray(values, dtype=np.float32)).ravel()
-    if not np.isfinite(magnitude.sum()):
-        magnitude = magnitude[np.isfinite(magnitude)]
-    if magnitude.size == 0:
-        return 0.0
-    return float(np.percentile(magnitude, AUTO_PERCENTILE)) or float(magnitude.max())
+    return _top_of(_magnitudes(values))
+
+
+def magnitude_percentile(size: int) -> MagnitudePercentile:
+    """An empty :data:`AUTO_PERCENTILE` tracker for a map of ``size`` values."""
+    return MagnitudePercentile(size, AUTO_PERCENTILE)
+
+
+def _magnitudes(values: np.ndarray) -> MagnitudePercentile:
+    top = magnitude_percentile(np.size(values))
+    top.add(values)
+    return top
+
+
+def _top_of(top: MagnitudePercentile) -> float:
+    """:func:`response_top` of the values ``top`` was given."""
+    return top.value() or top.maximum
 
 
 def map_range(
@@ -207,11 +229,16 @@ def map_range(
     values = _as_float(values)
     if scale != 1.0 or bias:
         values = values * values.dtype.type(scale) + values.dtype.type(bias)
-        low, high = low * scale + bias, high * scale + bias
-        low, high = min(low, high), max(low, high)
+        low, high = scaled_range(low, high, scale, bias)
     if mapping == "clip" and 0 <= low and high <= max_value:
         return values, 0  # already in range (blurs of 8-bit images): no pass
     return _MAPPERS[mapping](values, float(max_value), low, high)
+
+
+def scaled_range(low: float, high: float, scale: float, bias: float) -> tuple[float, float]:
+    """The range of ``x * scale + bias`` for ``x`` in ``low..high``."""
+    low, high = low * scale + bias, high * scale + bias
+    return min(low, high), max(low, high)
 
 
 ROBUST = "auto: kernel sums to 0"
@@ -263,7 +290,15 @@ _CLIP_SLACK = 1e-5
 def _clip(
     values: np.ndarray, max_value: float, low: float, high: float, *, in_place: bool = False
 ) -> tuple[np.ndarray, int]:
-    """Clip to [0, max_value], counting the values that moved (in place on a scratch array).
+    """Clip to [0, max_value], counting the values that moved (in place on a scratch array)."""
+    clipped = count_clipped(values, max_value, low, high)
+    out = values if in_place else np.empty_like(values)
+    top = values.dtype.type(max_value)
+    return np.clip(values, values.dtype.type(0), top, out=out), clipped
+
+
+def count_clipped(values: np.ndarray, max_value: float, low: float, high: float) -> int:
+    """How many ``values`` a clip to [0, max_value] moves (past a slack for float rounding).
 
     ``low`` and ``high`` are the range of ``values``: a side they show in range (not NaN)
     is not counted, saving a pass over the array.
@@ -272,8 +307,7 @@ def _clip(
     slack = max_value * _CLIP_SLACK  # float rounding past the ends is not clipping
     below = 0 if low >= -slack else int(np.count_nonzero(values < -slack))
     above = 0 if high <= max_value + slack else int(np.count_nonzero(values > top + slack))
-    out = values if in_place else np.empty_like(values)
-    return np.clip(values, values.dtype.type(0), top, out=out), below + above
+    return below + above
 
 
 def _abs(values: np.ndarray, max_value: float, low: float, high: float) -> tuple[np.ndarray, int]:

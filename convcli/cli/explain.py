@@ -118,6 +118,7 @@ def explain(source: str, **kw: Any) -> None:
     command = command_line("explain", learn.source, (kw["kernel"],), kw)
     color = "gray" if learn.kind == "image" else "keep"  # explain turns images gray
     if kw["emit"]:
+        _check_emit_alone(kw)
         program = emitted(plan, learn.values.shape, learn.source, command, kw, color=color,
                           libraries=(kw["emit"],))[kw["emit"]]  # fmt: skip
         click.echo(program, nl=False)
@@ -143,6 +144,18 @@ def explain(source: str, **kw: Any) -> None:
         console.print(_styled(format_position(setup, explain_at(setup, kw["at"]))))
     elif not _too_big(setup):
         _print_overview(console, setup, kw["steps"])
+
+
+def _check_emit_alone(kw: dict[str, Any]) -> None:
+    """``--emit`` prints a program and writes nothing: files asked for too are a mistake."""
+    wanted = [f"--{flag}" for flag in ("html", "gif") if kw[flag]]
+    if wanted:
+        also = " (the page shows the programs too)" if kw["html"] else ""
+        msg = (
+            f"--emit prints a program and writes no file: drop {' and '.join(wanted)}, "
+            f"or drop --emit{also}"
+        )
+        raise click.UsageError(msg)
 
 
 def _one_kernel(spec: Kernel | KernelBank) -> Kernel:

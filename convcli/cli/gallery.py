@@ -61,6 +61,7 @@ def gallery(
     Sizes are printed height×width.
     """
     loaded = read_image(image)
+    frame = f" (frame 0 of {loaded.frames})" if loaded.frames > 1 else ""
     specs = list(kernels) or load_library()
     sheet = build_gallery(
         loaded.pixels,
@@ -68,11 +69,11 @@ def gallery(
         max_value=loaded.max_value,
         tile_size=tile_size,
         columns=columns,
-        title=f"{image}: filtered gray copy, padding same, reflect",
+        title=f"{image}{frame}: filtered gray copy, padding same, reflect",
     )
     write_gallery(output, sheet)
     Console(highlight=False, soft_wrap=True).print(
         f"wrote {output}: {len(sheet.tiles)} tiles ({sheet.columns} columns, "
-        f"{dims(sheet.tile_hw)} each), {dims(sheet.hw)}",
+        f"{dims(sheet.tile_hw)} each), {dims(sheet.hw)}{frame}",
         markup=False,
     )

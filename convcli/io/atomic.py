@@ -145,7 +145,11 @@ def _link(tmp: Path, target: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    """True if process ``pid`` exists (or might: another user's)."""
+    """True if process ``pid`` exists (or might: another user's) and is not a zombie.
+
+    A worker killed with its parent stays a zombie until PID 1 reaps it, which may be
+    late or never in a container: it writes nothing more, so its files are stale.
+    """
     if pid == os.getpid():
         return True
     try:
@@ -154,7 +158,16 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and awaits reaping (Linux ``/proc``; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def remove_stale_temps(folders: Iterable[str | os.PathLike[str]]) -> int:

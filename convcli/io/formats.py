@@ -58,7 +58,7 @@ FORMATS: dict[str, Format] = {
         Format("png", "PNG", (".png",), (8, 16), alpha=True, deep_colour=True),
         Format("jpeg", "JPEG", (".jpg", ".jpeg"), (8,), alpha=False),
         Format("tiff", "TIFF", (".tif", ".tiff"), (8, 16, 32), alpha=True, deep_colour=True,
-               frames=True),
+               frames=True, float_colour=True),
         Format("webp", "WEBP", (".webp",), (8,), alpha=True, frames=True),
         # 256 colours per frame and 1-bit transparency; Pillow picks each frame's palette
         Format("gif", "GIF", (".gif",), (8,), alpha=True, frames=True),

@@ -19,16 +19,8 @@ from PIL import Image
 from convcli.errors import OutputError, reason
 from convcli.io.formats import Format
 from convcli.io.meta import SaveOptions, read_meta, save_arguments
-from convcli.io.read import (
-    ColorMode,
-    LoadedImage,
-    _check_pixels,
-    _decode,
-    _decoding,
-    _open,
-    _source_name,
-    luma,
-)
+from convcli.io.pillow import check_pixels, decoding, open_image, source_name
+from convcli.io.read import ColorMode, LoadedImage, decode_image, luma
 
 
 @dataclass(frozen=True)
@@ -66,23 +58,23 @@ def read_animation(
     ImageError
         As :func:`convcli.io.read_image`.
     """
-    name = _source_name(source)
+    name = source_name(source)
     frames, durations, disposal = [], [], []
-    with _open(source) as im:
+    with open_image(source) as im:
         count = int(getattr(im, "n_frames", 1))
         loop, gif = im.info.get("loop"), im.format == "GIF"
         for index in range(count):
-            with _decoding(name):
+            with decoding(name):
                 im.seek(index)
                 frame = im.copy()
-            _check_pixels(name, frame.size, max_pixels)
+            check_pixels(name, frame.size, max_pixels)
             durations.append(int(im.info.get("duration") or 0))
             disposal.append(int(getattr(im, "disposal_method", 0) or 0))
-            loaded = _decode(frame, name)
+            loaded = decode_image(frame, name)
             if color == "gray" and loaded.pixels.ndim == 3:
                 loaded = replace(loaded, pixels=luma(loaded.pixels), color="gray")
             frames.append(replace(loaded, frames=count, frame=index))
-        with _decoding(name):
+        with decoding(name):
             im.seek(0)
             meta = read_meta(im, frames[0].color)
     frames = _alike(frames)

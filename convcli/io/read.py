@@ -31,30 +31,24 @@ computed in floating point on the native scale (not Pillow's rounded integer
 
 from __future__ import annotations
 
-import io
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from convcli.errors import ImageError, reason
+from convcli.errors import ImageError
 from convcli.io import tiff
 from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 from convcli.io.meta import ImageMeta, read_meta
+from convcli.io.pillow import check_pixels, decoding, open_image, source_name
 from convcli.io.png16 import orient, png16_planes
 
 ColorMode = Literal["keep", "gray"]
 
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 """ITU-R BT.601 luma weights for R, G, B."""
-
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
-_PIL_LIMIT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,72 +104,6 @@ class LoadedImage:
         return 1 if self.pixels.ndim == 2 else int(self.pixels.shape[2])
 
 
-def _source_name(source: str | os.PathLike[str] | bytes) -> str:
-    """Name of a source for messages."""
-    return "<stdin>" if isinstance(source, bytes | bytearray) else os.fspath(source)
-
-
-@contextmanager
-def _pillow_limit_off() -> Iterator[None]:
-    """Switch off Pillow's global decompression-bomb check; convcli checks itself."""
-    with _PIL_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-
-@contextmanager
-def _open(source: str | os.PathLike[str] | bytes) -> Iterator[Image.Image]:
-    """Open an image lazily (header only), turning every failure into ImageError."""
-    name = _source_name(source)
-    fp: str | os.PathLike[str] | BinaryIO
-    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    try:
-        with _pillow_limit_off():
-            im = Image.open(fp)
-    except FileNotFoundError:
-        msg = f"{name}: no such file"
-        raise ImageError(msg) from None
-    except IsADirectoryError:
-        msg = f"{name}: is a directory, not an image file"
-        raise ImageError(msg) from None
-    except UnidentifiedImageError:
-        msg = f"{name}: not an image Pillow can read (unknown or corrupt format)"
-        raise ImageError(msg) from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        msg = f"{name}: cannot read image: {reason(exc)}"
-        raise ImageError(msg) from None
-    with im:
-        yield im
-
-
-@contextmanager
-def _decoding(name: str) -> Iterator[None]:
-    """Decode with Pillow's pixel limit off; a failure becomes ImageError naming the file."""
-    try:
-        with _pillow_limit_off():
-            yield
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        msg = f"{name}: cannot decode image: {reason(exc)}"
-        raise ImageError(msg) from None
-
-
-def _check_pixels(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
-    """Refuse images over the decompression-bomb limit, pointing at --max-pixels."""
-    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
-    width, height = size
-    if width * height > limit:
-        msg = (
-            f"{name}: {width}x{height} = {width * height} pixels is over the limit of "
-            f"{limit} pixels (a guard against decompression bombs); "
-            f"pass --max-pixels {width * height} or more if you trust this file"
-        )
-        raise ImageError(msg)
-
-
 def read_image(
     source: str | os.PathLike[str] | bytes,
     *,
@@ -221,14 +149,18 @@ def read_image(
     if color not in ("keep", "gray"):
         msg = f"color must be 'keep' or 'gray', got {color!r}"
         raise ValueError(msg)
-    name = _source_name(source)
+    name = source_name(source)
     if not isinstance(source, bytes | bytearray) and str(source).lower().endswith(".npy"):
         if frame:
             msg = f"{name}: has no frame {frame}; a .npy image has one frame, 0"
             raise ImageError(msg)
         loaded = _read_npy(source, name, max_pixels)
     else:
-        loaded = _read_pillow(source, name, max_pixels, frame)
+        floats = tiff.float_colour_tiff(source)
+        if floats is None:
+            loaded = _read_pillow(source, name, max_pixels, frame)
+        else:
+            loaded = _read_float_tiff(source, name, floats, max_pixels, frame)
     if color == "gray" and loaded.pixels.ndim == 3:
         return _replace_pixels(loaded, luma(loaded.pixels), "gray")
     return loaded
@@ -237,7 +169,7 @@ def read_image(
 def _read_npy(source: str | os.PathLike[str], name: str, max_pixels: int | None) -> LoadedImage:
     """A ``.npy`` image: its values as they are (see :mod:`convcli.io.arrays`)."""
     array = open_npy(source)
-    _check_pixels(name, (int(array.shape[1]), int(array.shape[0])), max_pixels)
+    check_pixels(name, (int(array.shape[1]), int(array.shape[0])), max_pixels)
     pixels, alpha, white, depth = npy_pixels(array, name)
     color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
     return LoadedImage(pixels, alpha, white, depth, f"npy {array.dtype}", name, "NPY", color)
@@ -247,26 +179,45 @@ def _read_pillow(
     source: str | os.PathLike[str] | bytes, name: str, max_pixels: int | None, frame: int
 ) -> LoadedImage:
     """One frame of an image Pillow reads, with the frame count and the metadata."""
-    with _open(source) as im:
+    with open_image(source) as im:
         frames = int(getattr(im, "n_frames", 1))
         if not 0 <= frame < frames:
             msg = f"{name}: has no frame {frame}; its frames are 0..{frames - 1}"
             raise ImageError(msg)
-        with _decoding(name):
+        with decoding(name):
             im.seek(frame)
-        _check_pixels(name, im.size, max_pixels)
+        check_pixels(name, im.size, max_pixels)
         # 16-bit colour TIFF through tifffile: Pillow cuts it to 8 bits
         deep = read_deep_tiff(source, max_pixels) if frames == 1 and im.format == "TIFF" else None
-        rawmode = _png16_rawmode(im) if frame == 0 else None
+        rawmode = png16_rawmode(im) if frame == 0 else None
         if deep is not None:
             loaded = deep
         elif rawmode is None:
-            loaded = _decode(im, name)
+            loaded = decode_image(im, name)
         else:
             loaded = _decode_png16(source, rawmode, im)
-        with _decoding(name):
+        with decoding(name):
             meta = read_meta(im, loaded.color)
         return replace(loaded, frames=frames, frame=frame, meta=meta)
+
+
+def _read_float_tiff(
+    source: str | os.PathLike[str] | bytes,
+    name: str,
+    layout: tiff.TiffLayout,
+    max_pixels: int | None,
+    frame: int,
+) -> LoadedImage:
+    """A float colour TIFF (Pillow cannot open one) through tifffile: values as they are."""
+    if frame:
+        msg = f"{name}: has no frame {frame}; its frames are 0..0"
+        raise ImageError(msg)
+    check_pixels(name, (layout.width, layout.height), max_pixels)
+    planes = tiff.read_tiff_rows(source, 0, layout.height)
+    pixels, alpha, white, _ = npy_pixels(planes, name)
+    icc, dpi = tiff.tiff_tags(source)
+    meta = ImageMeta(icc_profile=icc, dpi=dpi, color="rgb")
+    return LoadedImage(pixels, alpha, white, 32, layout.mode, name, "TIFF", "rgb", meta=meta)
 
 
 def read_deep_tiff(
@@ -276,24 +227,24 @@ def read_deep_tiff(
     layout = tiff.probe(source) if tiff.is_tiff(source) else None
     if layout is None or layout.color != "rgb" or layout.bit_depth != 16:
         return None
-    name = _source_name(source)
-    _check_pixels(name, (layout.width, layout.height), max_pixels)
+    name = source_name(source)
+    check_pixels(name, (layout.width, layout.height), max_pixels)
     planes = tiff.read_tiff_rows(source, 0, layout.height).astype(np.float32)
     alpha = planes[..., 3] if layout.alpha else None
     pixels = np.ascontiguousarray(planes[..., :3]) if layout.alpha else planes
     return LoadedImage(pixels, alpha, 65535.0, 16, layout.mode, name, "TIFF", "rgb")
 
 
-def _decode(im: Image.Image, name: str) -> LoadedImage:
+def decode_image(im: Image.Image, name: str) -> LoadedImage:
     """Load the pixels of an open image, EXIF orientation applied."""
-    with _decoding(name):
+    with decoding(name):
         ImageOps.exif_transpose(im, in_place=True)  # not a copy of the upright image
         pixels, alpha, max_value, depth = _to_arrays(im)
     color: Literal["gray", "rgb"] = "gray" if pixels.ndim == 2 else "rgb"
     return LoadedImage(pixels, alpha, max_value, depth, im.mode, name, im.format, color)
 
 
-def _png16_rawmode(im: Image.Image) -> str | None:
+def png16_rawmode(im: Image.Image) -> str | None:
     """The raw mode of a 16-bit colour or gray+alpha PNG, which Pillow cuts to 8 bits."""
     tile = getattr(im, "tile", None) or []
     if im.format != "PNG" or len(tile) != 1:
@@ -308,8 +259,8 @@ def _decode_png16(
     source: str | os.PathLike[str] | bytes, rawmode: str, im: Image.Image
 ) -> LoadedImage:
     """Read a 16-bit colour/LA PNG at full precision, EXIF orientation applied."""
-    name = _source_name(source)
-    with _decoding(name):
+    name = source_name(source)
+    with decoding(name):
         planes, orientation = png16_planes(source, rawmode)
     planes = orient(planes, orientation)
     pixels = planes[..., 0] if rawmode == "LA;16B" else planes[..., :3]
@@ -318,7 +269,7 @@ def _decode_png16(
     return LoadedImage(pixels, alpha, 65535.0, 16, im.mode, name, im.format, color)
 
 
-def _target_mode(im: Image.Image) -> str:
+def target_mode(im: Image.Image) -> str:
     """The 8-bit mode an image converts to, or its own mode for 16-bit/int/float data."""
     mode = im.mode
     if mode in ("L", "LA", "RGB", "RGBA") or mode.startswith("I") or mode == "F":
@@ -355,7 +306,7 @@ def _palette_is_gray(im: Image.Image) -> bool:
 
 def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float, int]:
     """Pixels, alpha, max_value and bit depth of a Pillow image."""
-    target = _target_mode(im)
+    target = target_mode(im)
     if target.startswith("I;16"):
         return np.asarray(im).astype(np.float32), None, 65535.0, 16
     if target == "I":
@@ -415,7 +366,7 @@ def read_header(source: str | os.PathLike[str] | bytes) -> tuple[int, int, int]:
     ImageError
         Missing, unreadable or unidentified files.
     """
-    with _open(source) as im:
+    with open_image(source) as im:
         width, height = im.size
         channels = _header_channels(im)
         if _orientation(im) in (5, 6, 7, 8):
@@ -425,9 +376,9 @@ def read_header(source: str | os.PathLike[str] | bytes) -> tuple[int, int, int]:
 
 def _header_channels(im: Image.Image) -> int:
     """Colour channels read_image will deliver (alpha not counted)."""
-    if _png16_rawmode(im) == "LA;16B":
+    if png16_rawmode(im) == "LA;16B":
         return 1
-    gray = _target_mode(im) in ("L", "LA", "F") or im.mode.startswith("I")
+    gray = target_mode(im) in ("L", "LA", "F") or im.mode.startswith("I")
     return 1 if gray else 3
 
 

@@ -18,14 +18,8 @@ from PIL import ImageOps
 
 from convcli.errors import ImageError
 from convcli.io.meta import ImageMeta, read_meta
-from convcli.io.read import (
-    DEFAULT_MAX_PIXELS,
-    _check_pixels,
-    _decoding,
-    _open,
-    _png16_rawmode,
-    _target_mode,
-)
+from convcli.io.pillow import DEFAULT_MAX_PIXELS, check_pixels, decoding, open_image
+from convcli.io.read import png16_rawmode, target_mode
 from convcli.io.tiff import TiffRows, is_tiff, probe
 
 Source = str | os.PathLike[str] | bytes
@@ -107,6 +101,8 @@ def open_rows(source: Source, *, max_pixels: int | None, drop_alpha: bool) -> Ro
         As :func:`convcli.io.read_image`.
     """
     layout = probe(source) if is_tiff(source) else None
+    if layout is not None and layout.bit_depth == 32:
+        return None  # float values: the whole-image path (Pillow cannot open float colour)
     if layout is not None and (drop_alpha or not layout.alpha):
         return _tiff_rows(source)
     if layout is not None:
@@ -127,7 +123,7 @@ def _tiff_rows(source: Source) -> RowImage:
 
     shape = (lay.height, lay.width) if colour == 1 else (lay.height, lay.width, 3)
     mode = lay.mode
-    with _open(source) as im, _decoding(tif.name):  # tags only: nothing decoded
+    with open_image(source) as im, decoding(tif.name):  # tags only: nothing decoded
         frames = int(getattr(im, "n_frames", 1))
         upright = im.getexif().get(0x0112, 1) == 1
         meta = read_meta(im, "gray" if colour == 1 else "rgb")
@@ -155,20 +151,20 @@ def check_held(name: str, held: int, max_pixels: int | None) -> None:
 
 def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> RowImage | None:
     """8-bit gray/RGB (or 16-bit gray) decoded by Pillow as integers; None for other data."""
-    with _open(source) as im:
-        target = _target_mode(im)
+    with open_image(source) as im:
+        target = target_mode(im)
         colour = {"L": "L", "RGB": "RGB", "LA": "L", "RGBA": "RGB"}.get(target)
         sixteen = target.startswith("I;16")
         if (
             (colour is None and not sixteen)
             or (target in ("LA", "RGBA") and not drop_alpha)
-            or _png16_rawmode(im) is not None
+            or png16_rawmode(im) is not None
         ):
             return None
         name = "<stdin>" if isinstance(source, bytes | bytearray) else os.fspath(source)
-        _check_pixels(name, im.size, max_pixels)
+        check_pixels(name, im.size, max_pixels)
         mode = im.mode
-        with _decoding(name):
+        with decoding(name):
             frames = int(getattr(im, "n_frames", 1))
             ImageOps.exif_transpose(im, in_place=True)
             decoded = im if im.mode == target else im.convert(target)
@@ -181,7 +177,7 @@ def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> Ro
     shape = (height, width) if colour == "L" or colour is None else (height, width, 3)
 
     def read(start: int, stop: int) -> np.ndarray:
-        with _decoding(name):
+        with decoding(name):
             block = np.asarray(decoded.crop((0, start, width, stop)))
         return _colour_samples(block, target, colour)
 

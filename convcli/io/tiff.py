@@ -322,6 +322,42 @@ def probe(source: Source) -> TiffLayout | None:
     return layout
 
 
+def float_colour_tiff(source: Source) -> TiffLayout | None:
+    """The layout of a float colour TIFF (which Pillow cannot open), else None.
+
+    Raises
+    ------
+    ImageError
+        A damaged file, or one with several pages (float colour is read one page only).
+    """
+    if not is_tiff(source):
+        return None
+    try:
+        with TiffRows(source) as tif:
+            layout, pages = tif.layout, len(tif._file.pages)
+    except TiffUnsupported:
+        return None
+    if layout.color != "rgb" or layout.bit_depth != 32:
+        return None
+    if pages > 1:
+        msg = f"{_name(source)}: a float colour TIFF of {pages} pages; convcli reads one page"
+        raise ImageError(msg)
+    return layout
+
+
+def tiff_tags(source: Source) -> tuple[bytes | None, tuple[float, float] | None]:
+    """The ICC profile and the DPI of a TIFF's first image (each None when absent)."""
+    with TiffRows(source) as tif:
+        tags = tif._page.tags
+        icc = tags.valueof("InterColorProfile")
+        x, y, unit = (tags.valueof(n) for n in ("XResolution", "YResolution", "ResolutionUnit"))
+    per_inch = {int(tifffile.RESUNIT.INCH): 1.0, int(tifffile.RESUNIT.CENTIMETER): 2.54}
+    if x is None or y is None or unit is None or int(unit) not in per_inch:
+        return (bytes(icc) if icc else None), None
+    dpi = tuple(round(n / d * per_inch[int(unit)], 4) if d else 0.0 for n, d in (x, y))
+    return (bytes(icc) if icc else None), (dpi[0], dpi[1])
+
+
 def read_tiff_rows(source: Source, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of a TIFF's first image: ``(n, W)`` or ``(n, W, S)``, as stored.
 

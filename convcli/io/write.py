@@ -97,6 +97,8 @@ def encode_image(
     alpha_px = None if alpha is None or not fmt.alpha else _alpha_like(alpha, array)
     color = "gray" if array.ndim == 2 or array.shape[2] == 1 else "rgb"
     args = save_arguments(name, options or SaveOptions(), color)
+    if depth == 32 and array.ndim == 3 and array.shape[2] == 3:
+        return encode_tiff(array, None, args)  # float colour: Pillow cannot
     if depth == 16 and (array.ndim == 3 or alpha_px is not None):
         if not fmt.deep_colour:
             msg = f"{name} output cannot hold 16-bit colour or alpha here; use .png or --depth 8"
@@ -127,11 +129,8 @@ def _check_depth(fmt: Format, array: np.ndarray, depth: int) -> None:
     name = fmt.pillow or fmt.name
     if depth not in fmt.depths:
         kind = "float32" if depth == 32 else f"{depth}-bit"
-        hint = "use .tif (one channel) or .npy" if depth == 32 else "use .png/.tif or --depth 8"
+        hint = "use .tif or .npy" if depth == 32 else "use .png/.tif or --depth 8"
         msg = f"{name} output cannot hold {kind} pixels; {hint}"
-        raise OutputError(msg)
-    if depth == 32 and array.ndim == 3 and array.shape[2] != 1:
-        msg = "float32 TIFF output holds one channel only; use .npy for colour raw values"
         raise OutputError(msg)
 
 

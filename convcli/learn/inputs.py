@@ -165,10 +165,12 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def _load_image(path: Path) -> LearnInput:
-    """An image as a gray float64 matrix, saying when colour was turned gray."""
+    """An image as a gray float64 matrix, saying when colour was turned gray (or frames left)."""
     channels = read_header(path)[2]
     loaded = read_image(path, color="gray")
-    note = "colour turned gray (BT.601 luma)" if channels > 1 else ""
+    notes = [f"frame 0 of {loaded.frames}"] if loaded.frames > 1 else []
+    notes += ["colour turned gray (BT.601 luma)"] if channels > 1 else []
+    note = "; ".join(notes)
     return LearnInput(loaded.pixels.astype(np.float64), str(path), "image", note)
 
 

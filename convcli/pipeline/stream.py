@@ -11,8 +11,8 @@ multiple of the engine's tile quanta, so the bytes are those of the whole-image 
 Value mappings of each value alone (:data:`~convcli.values.POINTWISE_MAPPINGS`, with
 ``--scale``/``--bias``) take one pass. ``normalize`` and ``auto``'s robust gain need the
 whole map's statistics first: a first pass over the strips gathers them
-(:class:`~convcli.pipeline.strip_stats.Statistics`: the range, and for the gain one float32
-copy of the map, as its percentile needs every value), a second computes the strips again
+(:class:`~convcli.pipeline.strip_stats.Statistics`: the range, and for the gain the top
+0.5 % of ``|map|``, all its exact percentile can need), a second computes the strips again
 and maps them with :func:`~convcli.values.map_range`.
 
 Which images and outputs take strips at all is decided in :mod:`~convcli.pipeline.stream_run`.
@@ -36,13 +36,14 @@ from convcli.io.rows import RowImage, check_held
 from convcli.kernels import Kernel
 from convcli.pipeline.filtering import Applied, Window, evaluate, kernel_geometry
 from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum
+from convcli.pipeline.strip_pixels import strip_pixels
 from convcli.pipeline.strip_stats import Statistics, StripReport, strip_gain
 from convcli.pipeline.strip_targets import WRITERS, MappedStrip, Streamed, write_maps
 from convcli.values import (
     ROBUST,
+    magnitude_percentile,
     map_range,
     resolve_mapping,
-    to_pixels,
 )
 
 STRIP_BYTES = 8 * 2**20
@@ -147,9 +148,11 @@ def map_runs(
     mapped = []
     for spec, st, gain, (values, applied, kernel_sum) in zip(specs, stats, gains, runs,
                                                               strict=True):  # fmt: skip
-        pixels, clipped = _map_strip(values, spec, max_value, st, gain)
+        strip_range = _strip_range(values)
         report = StripReport()
-        report.add(values, clipped)
+        report.add(values, strip_range)  # before the mapping overwrites the values
+        pixels, clipped = _map_strip(values, spec, max_value, st, gain, strip_range)
+        report.clipped = clipped
         mapped.append(MappedStrip(pixels, report, applied, kernel_sum))
     return mapped
 
@@ -195,17 +198,19 @@ def mapped_strip(
 
 def _map_strip(
     values: np.ndarray, spec: OutputSpec, max_value: float, stats: Statistics | None,
-    gain: float,
+    gain: float, strip_range: tuple[float, float],
 ) -> tuple[np.ndarray, int]:  # fmt: skip
-    """One strip of one map, mapped (with the whole map's range if ``stats``) and rounded."""
-    low, high = stats.range if stats is not None else _strip_range(values)
-    mapped, clipped = map_range(values, spec.mapping, max_value=max_value, low=low, high=high,
-                                scale=gain, bias=spec.bias)  # fmt: skip
+    """One strip of one map, mapped (with the whole map's range if ``stats``) and rounded.
+
+    Pixels are made in place (``values`` is scratch after); float values are returned.
+    """
+    low, high = stats.range if stats is not None else strip_range
     if spec.depth is None:
+        mapped, clipped = map_range(values, spec.mapping, max_value=max_value, low=low,
+                                    high=high, scale=gain, bias=spec.bias)  # fmt: skip
         return mapped.astype(np.float32, copy=False), clipped
-    if math.isnan(low):  # NaN has no pixel value
-        mapped = np.nan_to_num(mapped, nan=0.0)
-    return to_pixels(mapped, spec.depth, max_value=max_value), clipped
+    return strip_pixels(values, spec.mapping, max_value=max_value, low=low, high=high,
+                        scale=gain, bias=spec.bias, depth=spec.depth)  # fmt: skip
 
 
 def _strip_range(values: np.ndarray) -> tuple[float, float]:
@@ -238,11 +243,14 @@ def stream_maps(
         check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
     stats = _statistics(image, plan, options, rows, gray, specs)
     gains = [strip_gain(spec, st, image.max_value) for spec, st in zip(specs, stats, strict=True)]
-    mapped = (
-        (cut, map_runs(runs, specs, image.max_value, stats, gains))
-        for cut, runs in strips(image, plan, options, rows, gray)
-    )
-    return write_maps(mapped, specs, geometry.output_hw[0], plan.map_names, gains)
+
+    def mapped() -> Iterator[tuple[Pair, list[MappedStrip]]]:
+        for cut, runs in strips(image, plan, options, rows, gray):
+            strip = map_runs(runs, specs, image.max_value, stats, gains)
+            del runs  # the float values are freed before the next strip is computed
+            yield cut, strip
+
+    return write_maps(mapped(), specs, geometry.output_hw[0], plan.map_names, gains)
 
 
 def _held_pixels(
@@ -263,8 +271,14 @@ def _statistics(
     specs: Sequence[OutputSpec],
 ) -> list[Statistics | None]:
     """A first pass gathering the statistics of the maps whose mapping needs them."""
+    out_h, out_w = _geometries(plan, image, options)[0].output_hw
+    size = out_h * out_w * planes_of(image, gray)
     stats: list[Statistics | None] = [
-        (Statistics(magnitudes=[] if spec.reason == ROBUST else None) if spec.image_wide else None)
+        (
+            Statistics(top=magnitude_percentile(size) if spec.reason == ROBUST else None)
+            if spec.image_wide
+            else None
+        )
         for spec in specs
     ]
     if not any(spec.image_wide for spec in specs):
@@ -273,6 +287,7 @@ def _statistics(
         for st, (values, _, _) in zip(stats, runs, strict=True):
             if st is not None:
                 st.add(values)
+        del runs, values
     return stats
 
 

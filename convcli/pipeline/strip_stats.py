@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convcli.errors import EngineError
-from convcli.values import ROBUST, ROBUST_REASON, MappingReport, robust_scale
+from convcli.percentile import MagnitudePercentile
+from convcli.values import ROBUST, ROBUST_REASON, MappingReport, robust_gain
 
 if TYPE_CHECKING:
     from convcli.pipeline.stream import OutputSpec
@@ -26,28 +27,30 @@ if TYPE_CHECKING:
 class Statistics:
     """The whole map's statistics gathered strip by strip (the hook for image-wide mappings).
 
-    The range (NaN if any value is NaN), and for ``auto``'s robust gain every value
-    (``magnitudes``, one float map: the percentile needs them all).
+    The range (NaN if any value is NaN), and for ``auto``'s robust gain the top values of
+    ``|map|`` its percentile can still need (``top``: 0.5 % of the map, not a copy of it).
     """
 
     low: float = math.inf
     high: float = -math.inf
-    magnitudes: list[np.ndarray] | None = None
+    top: MagnitudePercentile | None = None
 
     def add(self, values: np.ndarray) -> None:
         """Fold one strip in."""
         if values.size:
-            self.low = float(np.min([self.low, values.min()]))
-            self.high = float(np.max([self.high, values.max()]))
-        if self.magnitudes is not None:
-            self.magnitudes.append(np.asarray(values, dtype=np.float32).ravel())
+            self.fold(values.min(), values.max())
+        if self.top is not None:
+            self.top.add(values)
+
+    def fold(self, low: float, high: float) -> None:
+        """Fold in one strip's range (NaN stays)."""
+        self.low = float(np.min([self.low, low]))
+        self.high = float(np.max([self.high, high]))
 
     def gain(self, max_value: float) -> float:
         """``auto``'s robust gain, as :func:`~convcli.values.robust_scale` of the whole map."""
-        assert self.magnitudes is not None
-        whole = np.concatenate(self.magnitudes) if self.magnitudes else np.zeros(0, np.float32)
-        self.magnitudes = None
-        return robust_scale(whole, max_value)
+        assert self.top is not None
+        return robust_gain(self.top, max_value)
 
     @property
     def range(self) -> tuple[float, float]:
@@ -64,18 +67,18 @@ class StripReport:
     size: int = 0
     bad: int = 0  # NaN or infinite values (refused, as the whole-image path does)
 
-    def add(self, values: np.ndarray, clipped: int) -> None:
-        self.stats.add(values)
-        self.clipped += clipped
+    def add(self, values: np.ndarray, strip_range: tuple[float, float]) -> None:
+        """One strip's values, whose range is ``strip_range`` (clipped counts come after)."""
+        if values.size:
+            self.stats.fold(*strip_range)
         self.size += values.size
-        if values.dtype.kind == "f":
+        if values.dtype.kind == "f" and not all(map(math.isfinite, strip_range)):
             self.bad += int(values.size - np.count_nonzero(np.isfinite(values)))
 
     def merge(self, other: StripReport) -> None:
         """Fold in another strip's report."""
         if other.size:
-            self.stats.low = float(np.min([self.stats.low, other.stats.low]))
-            self.stats.high = float(np.max([self.stats.high, other.stats.high]))
+            self.stats.fold(other.stats.low, other.stats.high)
         self.clipped += other.clipped
         self.size += other.size
         self.bad += other.bad

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import tifffile
 from click.testing import CliRunner, Result
 from PIL import Image
 
@@ -91,3 +92,33 @@ def test_npy_has_one_frame(tmp_path: Path) -> None:
     assert result.stderr == (
         f"convcli: error: {tmp_path / 'g.npy'}: has no frame 1; a .npy image has one frame, 0\n"
     )
+
+
+def test_colour_float_tiff_in_colour_float_tiff_out_with_its_dpi_and_profile(
+    tmp_path: Path,
+) -> None:
+    values = RNG.uniform(3.8, 194, (6, 8, 3)).astype(np.float32)
+    profile = b"\x00\x00\x00\x10not a real profile"
+    tifffile.imwrite(tmp_path / "c.tif", values, photometric="rgb", resolution=(300, 300),
+                     resolutionunit="INCH", iccprofile=profile)  # fmt: skip
+    result = run(str(tmp_path / "c.tif"), "-k", "box:3", "-o", str(tmp_path / "o.tif"))
+    assert result.exit_code == 0, result.output
+    assert "6×8×3 → " in result.stderr
+    assert "TIFF float32" in result.stderr
+    with tifffile.TiffFile(tmp_path / "o.tif") as written:
+        page = written.pages.first
+        assert page.dtype == np.float32
+        assert page.tags.valueof("XResolution") == (300, 1)
+        assert page.tags.valueof("InterColorProfile") == profile
+        np.testing.assert_allclose(written.asarray(), _box3(values.astype(float)), rtol=1e-5)
+
+
+def test_a_float_colour_tiff_of_several_pages_is_refused_in_one_line(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "p.tif", np.zeros((2, 4, 5, 3), np.float32), photometric="rgb")
+    result = run(str(tmp_path / "p.tif"), "-k", "box:3", "-o", str(tmp_path / "o.tif"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"convcli: error: {tmp_path / 'p.tif'}: a float colour TIFF of 2 pages; "
+        "convcli reads one page\n"
+    )
+    assert not (tmp_path / "o.tif").exists()

@@ -126,3 +126,26 @@ def test_explain_emit_on_an_image_reads_it_gray(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("(320, 480) float32 ")
     assert "    # --color gray: BT.601 luma" in result.output.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (("--html", "p.html"), "drop --html, or drop --emit (the page shows the programs too)"),
+        (("--gif", "a.gif"), "drop --gif, or drop --emit"),
+        (("--html", "p.html", "--gif", "a.gif"),
+         "drop --html and --gif, or drop --emit (the page shows the programs too)"),
+    ],
+)  # fmt: skip
+def test_explain_emit_with_files_to_write_is_a_usage_error(
+    photo: Path, tmp_path: Path, files: tuple[str, ...], message: str
+) -> None:
+    paths = [str(tmp_path / a) if a.endswith((".html", ".gif")) else a for a in files]
+    result = CliRunner().invoke(
+        cli, ["explain", str(photo), "-k", "sobel_x", "--emit", "numpy", *paths]
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        f"convcli: error: --emit prints a program and writes no file: {message}\n"
+    )
+    assert list(tmp_path.iterdir()) == [photo]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -105,3 +106,27 @@ def test_only_stale_temporary_files_of_convcli_are_removed(tmp_path: Path) -> No
         (tmp_path / name).write_bytes(b"x")
     assert remove_stale_temps([tmp_path, tmp_path / "missing"]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, k in names.items() if k)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_zombie_writer_counts_as_gone(tmp_path: Path) -> None:
+    """A worker killed with its parent stays a zombie until reaped: its file is stale."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 30
+        while _state(pid) != "Z":  # polling for the exit, bounded
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.005)
+        stale = tmp_path / f".a.png.{pid}.0123abcd.tmp"
+        stale.write_bytes(b"half")
+        assert remove_stale_temps([tmp_path]) == 1
+        assert not stale.exists()
+    finally:
+        os.waitpid(pid, 0)
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]

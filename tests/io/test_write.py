@@ -102,6 +102,14 @@ def test_float32_tiff_holds_raw_values(tmp_path: Path) -> None:
     assert img.mode == "F"
 
 
+def test_float32_colour_tiff_holds_raw_values(tmp_path: Path) -> None:
+    raw = np.array([[[-3.5, 0.0, 7.0], [1e6, 0.125, -1e-3]]], dtype=np.float32)
+    write_image(tmp_path / "raw.tif", raw)
+    img = read_image(tmp_path / "raw.tif")
+    np.testing.assert_array_equal(img.pixels, raw)
+    assert (img.bit_depth, img.color, img.max_value) == (32, "rgb", 1e6)
+
+
 def test_float_alpha_is_rounded_to_pixel_dtype(tmp_path: Path) -> None:
     write_image(tmp_path / "out.png", GRAY8, alpha=ALPHA8.astype(np.float32) + 0.4)
     img = read_image(tmp_path / "out.png")
@@ -167,7 +175,7 @@ def test_format_depths() -> None:
         ("out.jpg", GRAY16, None, "JPEG output cannot hold 16-bit"),
         ("out.webp", RGB16, None, "WEBP output cannot hold 16-bit"),
         ("out.png", GRAY8.astype(np.float32), None, "PNG output cannot hold float32"),
-        ("out.tif", RGB8.astype(np.float32), None, "one channel only"),
+        ("out.bmp", RGB8.astype(np.float32), None, "BMP output cannot hold float32"),
         ("out.tif", GRAY8.astype(np.float32), ALPHA8, "cannot carry alpha"),
         ("out.png", GRAY8.astype(np.int64), None, "dtype int64"),
         ("out.png", np.zeros((4, 4, 2), np.uint8), None, "2 channels"),

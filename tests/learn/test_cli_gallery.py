@@ -58,3 +58,16 @@ def test_a_sheet_is_never_written_as_npy(photo: Path, tmp_path: Path) -> None:
         f"convcli: error: {tmp_path / 's.npy'}: a gallery is a picture"
     )
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_gallery_of_an_animated_image_says_which_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (20, 15), (60 * i, 90, 30)) for i in range(3)]
+    gif, sheet = tmp_path / "a.gif", tmp_path / "sheet.png"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=50)
+    result = run("gallery", str(gif), "-o", str(sheet), "-k", "sobel_x", "--tile-size", "20")
+    assert result.exit_code == 0, result.output
+    with Image.open(sheet) as image:
+        assert result.output == (
+            f"wrote {sheet}: 2 tiles (2 columns, 15×20 each), "
+            f"{image.height}×{image.width} (frame 0 of 3)\n"
+        )

@@ -77,3 +77,11 @@ def test_neither_a_file_nor_a_size(tmp_path: Path) -> None:
         shape_of("nope.png")
     with pytest.raises(ImageError, match=r": is a folder; expected an image, \.npy"):
         shape_of(str(tmp_path))
+
+
+def test_an_animated_image_says_which_frame_is_shown(tmp_path: Path) -> None:
+    frames = [Image.new("L", (5, 3), 40 * i) for i in range(4)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
+    image = load_input(tmp_path / "a.gif")
+    assert image.note == "frame 0 of 4"
+    assert image.values.tolist() == [[0.0] * 5] * 3
