@@ -8,6 +8,11 @@ From the Dask run come the figures of the throughput model for N machines writte
 
     python benchmarks/bench_dask.py             # 200 photos
     python benchmarks/bench_dask.py --count 20  # a smoke test
+    python benchmarks/bench_dask.py --case huge               # one 20000x20000 RGB TIFF
+    python benchmarks/bench_dask.py --case huge --size 4000   # the same, smaller
+
+The ``huge`` case (:mod:`dask_huge`) runs one big TIFF as strip tasks and measures the peak
+RSS of every process (client and scheduler, workers) against the streaming path.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from dask_huge import run_huge
 from PIL import Image
 from results import replace_block
 
@@ -108,7 +114,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=200, help="photos in the folder")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--case", choices=["batch", "huge"], default="batch")
+    parser.add_argument("--size", type=int, default=20000, help="the huge case's image side")
+    parser.add_argument("--dir", default=None, help="the huge case's work folder [/var/tmp]")
     args = parser.parse_args(argv)
+    if args.case == "huge":
+        text = run_huge(args.size, args.dir)
+        print(text)
+        if args.write:
+            replace_block("dask-huge", text)
+        return
     with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
         best = measure(Path(tmp), args.count, args.repeat)
     text = report(best, args.count, args.repeat)

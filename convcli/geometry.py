@@ -380,25 +380,43 @@ MAX_WORKING_PIXELS = 2**28
 """The largest padded input the engine works on: 268,435,456 pixels (1 GiB of float32)."""
 
 
-def working_geometry(geometry: Geometry, limit: int = MAX_WORKING_PIXELS) -> Geometry:
+def working_geometry(
+    geometry: Geometry, limit: int = MAX_WORKING_PIXELS, rows: Pair | None = None
+) -> Geometry:
     """The geometry the engine runs: size-checked, strides no longer than the padded input.
 
     A stride longer than the padded input gives one output on that axis whatever its
     value, so it is shortened to the padded size (the result is the same; the work
     arrays stay small).
 
+    Parameters
+    ----------
+    geometry : Geometry
+        The whole image's.
+    limit : int
+        The most padded pixels the engine works on at once.
+    rows : (int, int), optional
+        Output rows ``(start, stop)`` computed alone (a strip): what is checked is the
+        padded rows they read, not the whole padded input (whose height is still bounded
+        by ``limit``, for its index maps).
+
     Raises
     ------
     GeometryError
-        If the padded input is larger than ``limit`` pixels.
+        If the padded input (or a strip's padded rows) is larger than ``limit`` pixels.
 
     Examples
     --------
     >>> working_geometry(resolve_geometry((6, 6), (3, 3), stride=10**12)).stride
     (6, 6)
+    >>> big = resolve_geometry((20000, 20000), (19, 19), padding="same")
+    >>> working_geometry(big, rows=(0, 64)).padded_hw
+    (20018, 20018)
     """
     ph, pw = geometry.padded_hw
-    if ph * pw > limit:
+    span = ph if rows is None else min(ph, (rows[1] - rows[0] - 1) * geometry.stride[0]
+                                       + geometry.effective_kernel_hw[0])  # fmt: skip
+    if max(span, 1) * pw > limit or ph > limit:
         pads = ",".join(str(p) for pair in geometry.pads for p in pair)
         msg = (
             f"the padded input would be {dims(geometry.padded_hw)} = {ph * pw:,} pixels "

@@ -12,10 +12,14 @@ import importlib.util
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from convcli.batch.naming import Job
 from convcli.batch.run import Outcome
 from convcli.errors import ClusterError, MissingExtraError
+
+if TYPE_CHECKING:
+    from convcli.pipeline.run import ApplySettings
 
 EXTRA_HINT = 'pip install "convcli[dask]"'
 """The command that installs what ``--dask`` needs."""
@@ -78,10 +82,33 @@ def require_dask() -> None:
 
 
 def run_on_cluster(
-    jobs: Sequence[Job], worker: Callable[[Job], Outcome], target: DaskTarget
+    jobs: Sequence[Job],
+    worker: Callable[[Job], Outcome],
+    target: DaskTarget,
+    settings: ApplySettings | None = None,
 ) -> Generator[tuple[Job, Outcome], None, None]:
-    """Run ``worker`` on every job on the cluster ``target``; see :mod:`convcli.batch.dask`."""
+    """Run ``worker`` on every job on the cluster ``target``; see :mod:`convcli.batch.dask`.
+
+    One image file with ``settings`` runs as strip tasks where it splits
+    (:func:`convcli.batch.huge.run_huge`); several files, one task a few files.
+    """
     require_dask()
+    return _on_cluster(jobs, worker, target, settings)
+
+
+def _on_cluster(
+    jobs: Sequence[Job],
+    worker: Callable[[Job], Outcome],
+    target: DaskTarget,
+    settings: ApplySettings | None,
+) -> Generator[tuple[Job, Outcome], None, None]:
+    if settings is not None and len(jobs) == 1 and jobs[0].source.path is not None:
+        split: Callable[..., Outcome | None]
+        split = importlib.import_module("convcli.batch.huge").run_huge
+        outcome = split(jobs[0], settings, target)
+        if outcome is not None:
+            yield jobs[0], outcome
+            return
     runner: Callable[..., Generator[tuple[Job, Outcome], None, None]]
     runner = importlib.import_module("convcli.batch.dask").run_on_dask
-    return runner(jobs, worker, target)
+    yield from runner(jobs, worker, target)

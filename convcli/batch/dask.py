@@ -76,7 +76,7 @@ def run_on_dask(
         return
     finished = False
     try:
-        with _client(target) as client:
+        with client_for(target) as client:
             check_versions(client)
             size = files_per_task(len(jobs), sum(client.nthreads().values()))
             tasks = _Tasks(client, worker)
@@ -182,8 +182,14 @@ def remove_leftovers(jobs: Sequence[Job]) -> list[Path]:
 
 
 @contextmanager
-def _client(target: DaskTarget) -> Iterator[Client]:
-    """A client of the scheduler at ``target.address``, or of a new local cluster."""
+def client_for(target: DaskTarget) -> Iterator[Client]:
+    """A client of the scheduler at ``target.address``, or of a new local cluster.
+
+    Raises
+    ------
+    ClusterError
+        The cluster cannot be started, or the scheduler reached, or it has no workers.
+    """
     if target.address is None:
         with (
             _local_cluster(target.workers or default_jobs()) as cluster,
@@ -204,8 +210,11 @@ def _local_cluster(workers: int) -> LocalCluster:
               "distributed.scheduler.worker-saturation": 1.0}  # fmt: skip
     try:
         with dask.config.set(config):
+            # no dashboard; the scheduler's HTTP routes on any free port, not 8787 (another
+            # cluster's port gives a warning on standard error)
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                 dashboard_address=None, silence_logs=logging.ERROR,
+                                scheduler_kwargs={"dashboard_address": ":0"},
                                 preload=[__name__])  # fmt: skip
     except (OSError, RuntimeError, TimeoutError) as exc:
         msg = f"cannot start a local Dask cluster of {workers} workers: {reason(exc)}"

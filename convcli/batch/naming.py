@@ -38,6 +38,10 @@ class Job:
     formats: tuple[str, ...]
 
 
+ZARR_SUFFIX = ".zarr"
+"""A Zarr array (a folder) as ``-o``: one image's strips written by ``--dask`` tasks."""
+
+
 def safe_name(name: str) -> str:
     """Return a kernel name made safe for a file name (as :attr:`Kernel.slug` does).
 
@@ -70,6 +74,8 @@ def output_format(path: str, fmt: str | None) -> str:
         return fmt
     if path == STDIO:
         return "png"
+    if Path(path).suffix.lower() == ZARR_SUFFIX:
+        return "zarr"  # written by ``--dask`` strip tasks only (convcli.batch.huge)
     return format_for_path(path).name
 
 
@@ -85,7 +91,11 @@ def is_directory_target(output: str) -> bool:
     """
     if output == STDIO:
         return False
-    if output.endswith(("/", os.sep)) or Path(output).is_dir():
+    if output.endswith(("/", os.sep)):
+        return True
+    if Path(output).suffix.lower() == ZARR_SUFFIX:  # a Zarr array is a folder, and a file
+        return False
+    if Path(output).is_dir():
         return True
     return Path(output).suffix == ""
 

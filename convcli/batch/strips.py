@@ -9,8 +9,8 @@ same bits as the whole-image :func:`~convcli.engine.conv2d`. The tasks go to any
 cluster, a local pool otherwise. The array is filled under a temporary name beside the
 target and renamed when every strip is written, so no half-filled array is left under it.
 
-Not yet wired to the command line: ``apply -o huge.zarr --dask`` and ``shape --plan``
-are to come (they need the image pipeline in strips).
+:func:`staged_arrays` is that temporary-name-and-rename for any Zarr arrays; ``apply
+huge.tif -o huge.zarr --dask`` fills its arrays through it (:mod:`convcli.batch.huge`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from typing import Any
 import numpy as np
 import zarr
 
+from convcli.choices import Existing
 from convcli.engine import convolve_rows, tile_quantum
-from convcli.errors import OutputError
+from convcli.errors import OutputError, reason
 from convcli.geometry import Geometry, Pair, resolve_geometry
 
 TASK_BYTES = 64 * 2**20
@@ -159,32 +161,85 @@ def conv2d_to_zarr(
     image = np.load(source, mmap_mode="r")
     plan = plan_strips(image.shape, kernel, stride=stride, padding=padding, dilation=dilation,
                        method=method, flip=flip, task_bytes=task_bytes)  # fmt: skip
-    final = Path(target)
-    if final.exists():
-        msg = f"{final} already exists; remove it first"
-        raise OutputError(msg)
-    work = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
     futures: list[Future[Pair]] = []
-    try:
-        chunks = (plan.strip_rows, *plan.output_shape[1:])
-        zarr.open_array(str(work), mode="w", shape=plan.output_shape, chunks=chunks,
-                        dtype="float32")  # fmt: skip
-        options = {"padding_mode": padding_mode, "cval": cval, "flip": flip, "method": method}
-        futures = [
-            executor.submit(
-                write_strip, str(source), kernel, plan.geometry, rows, str(work), options
-            )
-            for rows in plan.strips
-        ]
-        for future in as_completed(futures):
-            future.result()
-        os.replace(work, final)
-    finally:
-        for future in futures:  # after a failure: start no more strips, let running ones end
-            future.cancel()
-        wait(futures)
-        shutil.rmtree(work, ignore_errors=True)
+    chunks = (plan.strip_rows, *plan.output_shape[1:])
+    with staged_arrays([target], plan.output_shape, chunks, np.float32) as (work,):
+        try:
+            options = {"padding_mode": padding_mode, "cval": cval, "flip": flip,
+                       "method": method}  # fmt: skip
+            job = (str(source), kernel, plan.geometry)
+            futures = [executor.submit(write_strip, *job, rows, work, options)
+                       for rows in plan.strips]  # fmt: skip
+            for future in as_completed(futures):
+                future.result()
+        finally:
+            for future in futures:  # after a failure: start no more strips, let running ones end
+                future.cancel()
+            wait(futures)
     return plan
+
+
+@contextmanager
+def staged_arrays(
+    targets: Sequence[str | os.PathLike[str]],
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    dtype: Any,
+    *,
+    existing: Existing = "refuse",
+) -> Iterator[list[str]]:
+    """Zarr arrays filled under temporary names beside ``targets``, published on success.
+
+    The block gets the temporary arrays' paths; when it ends without an error each is
+    renamed to its target (an existing target is replaced only with ``existing="overwrite"``),
+    otherwise every temporary array is removed: no half-filled array is left under a name.
+
+    Parameters
+    ----------
+    targets : sequence of path-like
+        The arrays (folders) to make.
+    shape, chunks, dtype
+        Of every array.
+    existing : {"refuse", "overwrite"}
+        What to do with a target that exists.
+
+    Raises
+    ------
+    OutputError
+        A target exists (and ``existing`` is not ``overwrite``), or cannot be written.
+    """
+    finals = [Path(t) for t in targets]
+    for final in finals:
+        _check_target(final, existing)
+    works = [final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp" for final in finals]
+    try:
+        for work in works:
+            zarr.open_array(str(work), mode="w", shape=shape, chunks=chunks, dtype=dtype)
+        yield [str(work) for work in works]
+        for work, final in zip(works, finals, strict=True):
+            _publish(work, final, existing)
+    except OSError as exc:
+        msg = f"{finals[0]}: cannot write the Zarr array: {reason(exc)}"
+        raise OutputError(msg) from None
+    finally:
+        for work in works:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_target(final: Path, existing: Existing) -> None:
+    if final.exists() and existing != "overwrite":
+        msg = f"{final} already exists; pass --overwrite to replace it"
+        raise OutputError(msg)
+
+
+def _publish(work: Path, final: Path, existing: Existing) -> None:
+    """Rename ``work`` to ``final``; an old ``final`` goes only once the new one is in place."""
+    _check_target(final, existing)
+    old = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.old"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(work, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_strip(

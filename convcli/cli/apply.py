@@ -252,6 +252,9 @@ def _plan(
 
 def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
     formats = {fmt for job in jobs for fmt in job.formats}
+    if "zarr" in formats:
+        _check_zarr(jobs, kw)
+        formats.discard("zarr")
     if kw["depth"] == "16" and (bad := _lacking(formats, 16)):
         msg = f"--depth 16 needs png or tiff output; got {bad}"
         raise click.UsageError(msg)
@@ -265,6 +268,16 @@ def _check_formats(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
         raise click.UsageError(msg)
     if to_stdout and kw["as_json"]:
         msg = "--json and -o - both want stdout; write the image to a file"
+        raise click.UsageError(msg)
+
+
+def _check_zarr(jobs: Sequence[Job], kw: dict[str, Any]) -> None:
+    """A Zarr output is one image file's strips, written by ``--dask`` tasks."""
+    if kw["dask"] is None:
+        msg = "a .zarr output is written by --dask only (one image as strip tasks); add --dask"
+        raise click.UsageError(msg)
+    if any(job.source.path is None for job in jobs):
+        msg = "a .zarr output needs an image file (its strips are read by the workers), not -"
         raise click.UsageError(msg)
 
 
@@ -297,7 +310,7 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
     if cluster is None:
         outcomes = run_jobs(run, worker, processes=processes)
     else:
-        outcomes = run_on_cluster(run, worker, cluster)
+        outcomes = run_on_cluster(run, worker, cluster, settings)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
     with report.progress(len(run)), closing(outcomes):
         for _, outcome in outcomes:

@@ -6,6 +6,7 @@ with rich.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.table import Table
 from convcli.cli.params import KERNEL_SPEC, geometry_options_without
 from convcli.errors import ConvcliError, GeometryError
 from convcli.geometry import Pair
+from convcli.io.tiff import is_tiff, probe
 from convcli.learn.inputs import shape_of
 from convcli.learn.shapes import (
     LayerRow,
@@ -33,6 +35,8 @@ from convcli.learn.shapes import (
     shape_warnings,
 )
 from convcli.learn.window import apply_padding
+from convcli.pipeline.plan import ConvOptions, build_plan
+from convcli.pipeline.split import NotSplit, PlanFigures, plan_lines, split_plan
 
 _SIZE = re.compile(r"^\s*(\d+)(?:[x×](\d+))?\s*$", re.IGNORECASE)
 _LOOKS_LIKE_SIZE = re.compile(r"^[\d\s,x×*]+$", re.IGNORECASE)
@@ -89,6 +93,12 @@ KERNEL_OR_SIZE = KernelOrSizeType()
     help="A CNN layer like k7s2p3 or k3s1d2p2 (repeat for a chain; missing parts are s1, d1, p0).",
 )
 @geometry_options_without("cval", "method")
+@click.option(
+    "--plan",
+    is_flag=True,
+    help="Also show how apply --dask splits the image into strip tasks: the strips, halo "
+    "rows and memory per task.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
 def shape(ctx: click.Context, source: str, **kw: Any) -> None:
@@ -98,12 +108,14 @@ def shape(ctx: click.Context, source: str, **kw: Any) -> None:
       convcli shape photo.png -k sobel_x               what apply would write
       convcli shape 224x224x3 -k 7 --stride 2 -p 3     sizes alone
       convcli shape 224x224x3 -l k7s2p3 -l k3s2p1      a CNN layer chain
+      convcli shape huge.tif -k gaussian:sigma=3 --plan  strip tasks of apply --dask
 
     Images are read from their header only. The defaults are apply's (padding same,
     reflect), so shape predicts what apply writes. Sizes are printed height first:
     224×224×3.
     """
     kw["kernel"] = _one_kernel(kw.pop("kernels"))
+    kw["source"] = source
     hwc, what = _source(source)
     try:
         _shape(ctx, hwc, what, kw)
@@ -129,6 +141,9 @@ def _source(source: str) -> tuple[tuple[int, int, int], str]:
 
 
 def _shape(ctx: click.Context, hwc: tuple[int, int, int], what: str, kw: dict[str, Any]) -> None:
+    if kw["plan"] and (kw["layers"] or kw["kernel"] is None or isinstance(kw["kernel"], tuple)):
+        msg = "--plan needs -k with a kernel spec (its weights choose the engine's method)"
+        raise click.UsageError(msg)
     if kw["layers"]:
         _check_layer_options(ctx, kw)
         _shape_chain(hwc, what, kw)
@@ -164,6 +179,7 @@ def _kernel_words(kernel: Any) -> str:
 
 def _shape_one(hwc: tuple[int, int, int], what: str, kw: dict[str, Any]) -> None:
     kernel = kw["kernel"]
+    figures = _figures(hwc, kw) if kw["plan"] else None
     geometry = {key: kw[key] for key in ("stride", "padding", "dilation")}
     geometry["padding"] = apply_padding(kernel, hwc[:2], flip=kw["flip"], **geometry)
     report = shape_report(hwc, _kernel_hw(kernel), **geometry)
@@ -172,9 +188,40 @@ def _shape_one(hwc: tuple[int, int, int], what: str, kw: dict[str, Any]) -> None
         if info["padding"] is None and isinstance(kw["padding"], str):
             info["padding"] = kw["padding"]  # `same` placed by the kernel's anchor
         info["padding_mode"] = kw["padding_mode"]
+        if figures is not None:
+            info["plan"] = {**dataclasses.asdict(figures), "parts": dict(figures.parts)}
         click.echo(json.dumps(info))
         return
     _print_report(report, what, kernel, kw)
+    if figures is not None:
+        _print_plan(figures, kw)
+
+
+def _figures(hwc: tuple[int, int, int], kw: dict[str, Any]) -> PlanFigures:
+    """How ``apply --dask`` would split the image (read from its header) into strip tasks."""
+    shape = hwc[:2] if hwc[2] == 1 else hwc
+    options = ConvOptions(kw["stride"], kw["padding"], kw["padding_mode"], 0.0,
+                          kw["dilation"], kw["flip"])  # fmt: skip
+    plan = build_plan([kw["kernel"]])
+    return split_plan(shape, _bit_depth(kw["source"]), plan, options)
+
+
+def _bit_depth(source: str) -> int:
+    """The TIFF's bits per sample; 8 for a size (apply --dask splits TIFF files only)."""
+    if not Path(source).is_file():
+        return 8
+    layout = probe(source) if is_tiff(source) else None
+    if layout is None:
+        msg = f"{source}: apply --dask splits TIFF images (read by tifffile) into strip tasks only"
+        raise NotSplit(msg)
+    return layout.bit_depth
+
+
+def _print_plan(figures: PlanFigures, kw: dict[str, Any]) -> None:
+    stride = kw["stride"] if isinstance(kw["stride"], int) else kw["stride"][0]
+    console = _console()
+    for name, value in plan_lines(figures, stride):
+        console.print(f"{name:<9}{value}", markup=False)
 
 
 def _print_report(report: ShapeReport, what: str, kernel: Any, kw: dict[str, Any]) -> None:

@@ -107,7 +107,8 @@ def run(
     """Output rows ``rows`` of a validated image (or of the rows ``held`` of it)."""
     out_dtype = output_dtype(image.dtype, options.dtype)
     compute = compute_dtype(out_dtype)
-    working = working_geometry(geometry)
+    strip = held is not None or rows != (0, geometry.output_hw[0])
+    working = working_geometry(geometry, rows=rows if strip else None)  # a strip: its rows
     chosen = make_plan(kernel, working, options.flip, options.method, compute)
     source = PaddedSource.create(image, working, options.mode, options.cval, compute, held)
     out = _execute(source, chosen, rows, options.threads or cpu_count())

@@ -21,33 +21,26 @@ Which images and outputs take strips at all is decided in :mod:`~convcli.pipelin
 from __future__ import annotations
 
 import math
-import queue
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from convcli.choices import Existing
 from convcli.engine import needed_rows, tile_quantum
-from convcli.errors import ConvcliError
-from convcli.geometry import Geometry
+from convcli.geometry import Geometry, Pair
 from convcli.io import luma
-from convcli.io.png import write_png
 from convcli.io.rows import RowImage, check_held
-from convcli.io.tiff_write import write_tiff
 from convcli.kernels import Kernel
-from convcli.pipeline.filtering import Applied, FeatureMap, Window, evaluate, kernel_geometry
+from convcli.pipeline.filtering import Applied, Window, evaluate, kernel_geometry
 from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum
 from convcli.pipeline.strip_pixels import strip_pixels
-from convcli.pipeline.strip_stats import Statistics, StripReport, check_finite_maps, strip_gain
+from convcli.pipeline.strip_stats import Statistics, StripReport, strip_gain
+from convcli.pipeline.strip_targets import WRITERS, MappedStrip, Streamed, write_maps
 from convcli.values import (
     ROBUST,
-    MappingReport,
     magnitude_percentile,
     map_range,
     resolve_mapping,
@@ -80,15 +73,6 @@ class OutputSpec:
         return self.mapping == "normalize" or self.reason == ROBUST
 
 
-@dataclass(frozen=True)
-class Streamed:
-    """One feature map made in strips: its values (unless streamed to a file) and report."""
-
-    fmap: FeatureMap
-    report: MappingReport
-    spec: OutputSpec
-
-
 def can_stream(plan: FilterPlan, image: RowImage, options: ConvOptions) -> bool:
     """Whether every map of ``plan`` has one output height, so strips of rows line up."""
     if plan.chain:
@@ -108,8 +92,12 @@ def _geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list
     return [kernel_geometry(k, hw, options) for k in _kernels(plan)]
 
 
-def strip_rows(plan: FilterPlan, image: RowImage, options: ConvOptions, channels: int) -> int:
-    """Output rows per strip: a multiple of every kernel's tile quantum, near STRIP_BYTES."""
+def strip_rows(
+    plan: FilterPlan, image: RowImage, options: ConvOptions, channels: int,
+    target: int | None = None,
+) -> int:  # fmt: skip
+    """Output rows per strip: a multiple of every kernel's tile quantum, near ``target``
+    bytes of one map's float32 values (:data:`STRIP_BYTES` when None)."""
     geometries = _geometries(plan, image, options)
     quanta = [
         tile_quantum(k.weights, g, method=options.method, flip=options.flip,
@@ -118,7 +106,8 @@ def strip_rows(plan: FilterPlan, image: RowImage, options: ConvOptions, channels
     ]  # fmt: skip
     quantum = reduce(math.lcm, quanta, 1)
     row_bytes = geometries[0].output_hw[1] * channels * 4
-    return quantum * max(1, STRIP_BYTES // (row_bytes * quantum))
+    size = STRIP_BYTES if target is None else target
+    return quantum * max(1, size // (row_bytes * quantum))
 
 
 def _cuts(total: int, rows: int) -> list[tuple[int, int]]:
@@ -129,16 +118,82 @@ def strips(
     image: RowImage, plan: FilterPlan, options: ConvOptions, rows: int, gray: bool
 ) -> Iterator[tuple[tuple[int, int], list[Run]]]:
     """Each strip of output rows with the plan's runs on it (raw float maps)."""
+    for cut in _cuts(_geometries(plan, image, options)[0].output_hw[0], rows):
+        yield cut, strip_runs(image, plan, options, cut, gray)
+
+
+def strip_runs(
+    image: RowImage, plan: FilterPlan, options: ConvOptions, cut: Pair, gray: bool
+) -> list[Run]:
+    """The plan's runs (raw float maps) on output rows ``cut``, from the input rows they need."""
     hw = (image.shape[0], image.shape[1])
     geometries = _geometries(plan, image, options)
-    for cut in _cuts(geometries[0].output_hw[0], rows):
-        held = reduce(np.union1d, [needed_rows(g, cut, options.padding_mode) for g in geometries])
-        block = image.rows(held)
-        if gray and block.ndim == 3:
-            block = luma(block)
-        elif block.dtype == np.float64:
-            block = block.astype(np.float32)  # the whole-image path reads float32
-        yield cut, evaluate(block, plan, options, Window(hw, held, cut))
+    held = reduce(np.union1d, [needed_rows(g, cut, options.padding_mode) for g in geometries])
+    block = image.rows(held)
+    if gray and block.ndim == 3:
+        block = luma(block)
+    elif block.dtype == np.float64:
+        block = block.astype(np.float32)  # the whole-image path reads float32
+    return evaluate(block, plan, options, Window(hw, held, cut))
+
+
+def map_runs(
+    runs: Sequence[Run],
+    specs: Sequence[OutputSpec],
+    max_value: float,
+    stats: Sequence[Statistics | None],
+    gains: Sequence[float],
+) -> list[MappedStrip]:
+    """Each map's run on one strip mapped to pixels, with what the mapping did."""
+    mapped = []
+    for spec, st, gain, (values, applied, kernel_sum) in zip(specs, stats, gains, runs,
+                                                              strict=True):  # fmt: skip
+        strip_range = _strip_range(values)
+        report = StripReport()
+        report.add(values, strip_range)  # before the mapping overwrites the values
+        pixels, clipped = _map_strip(values, spec, max_value, st, gain, strip_range)
+        report.clipped = clipped
+        mapped.append(MappedStrip(pixels, report, applied, kernel_sum))
+    return mapped
+
+
+def mapped_strip(
+    image: RowImage,
+    plan: FilterPlan,
+    options: ConvOptions,
+    cut: Pair,
+    *,
+    gray: bool,
+    specs: Sequence[OutputSpec],
+    gains: Sequence[float],
+) -> list[MappedStrip]:
+    """Output rows ``cut`` of every map, mapped and rounded to pixels: one strip's work.
+
+    The work of one strip of :func:`stream_maps` for mappings of each value alone (no
+    :class:`~convcli.pipeline.strip_stats.Statistics`); a strip task on a cluster runs it.
+
+    Parameters
+    ----------
+    image : RowImage
+        The input; only the rows ``cut`` needs are read.
+    plan, options
+        What runs.
+    cut : (int, int)
+        Output rows; a multiple of :func:`strip_rows`'s quantum where it starts.
+    gray : bool
+        ``--color gray``.
+    specs : sequence of OutputSpec
+        Each map's output (its mapping must not be :attr:`~OutputSpec.image_wide`).
+    gains : sequence of float
+        Each map's gain (``--scale``, or 1).
+
+    Returns
+    -------
+    list of MappedStrip
+        One per map.
+    """
+    runs = strip_runs(image, plan, options, cut, gray)
+    return map_runs(runs, specs, image.max_value, [None] * len(specs), gains)
 
 
 def _map_strip(
@@ -160,139 +215,6 @@ def _map_strip(
 
 def _strip_range(values: np.ndarray) -> tuple[float, float]:
     return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-
-
-Sink = Callable[[tuple[int, int], np.ndarray], None]
-
-
-_WRITERS: dict[str, Callable[..., bool]] = {"tiff": write_tiff, "png": write_png}
-"""Formats written strip by strip: ``writer(path, strips, shape, dtype)``."""
-
-
-class _StripSink:
-    """A file written strip by strip on its own thread while the next strips are filtered."""
-
-    def __init__(self, spec: OutputSpec, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self._writer = _WRITERS[spec.fmt]
-        self._spec = spec
-        path = spec.output
-        self._queue: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._temp: str | None = None
-        self._thread = threading.Thread(
-            target=self._write, args=(path, shape, dtype), name="convcli-writer", daemon=True
-        )
-        self._thread.start()
-
-    def _items(self) -> Iterator[np.ndarray]:
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def _write(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        try:
-            # the file is begun with the first strip, not before: a Ctrl-C that lands
-            # while this thread starts (before the caller holds the sink to abort it)
-            # leaves a thread waiting here, and no temporary file to outlive the process
-            first = self._queue.get()
-            if not isinstance(first, np.ndarray):
-                return  # given up before any strip
-            spec = self._spec
-            self._writer(path, chain([first], self._items()), shape, dtype,
-                         existing=spec.existing,
-                         on_open=self._opened,
-                         **spec.writer_args)  # fmt: skip
-        except BaseException as exc:  # handed to the filtering thread, which raises it
-            self._error = exc
-
-    def _put(self, item: np.ndarray | BaseException | None) -> None:
-        while self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-        self._raise()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def __call__(self, cut: tuple[int, int], pixels: np.ndarray) -> None:
-        self._raise()
-        self._put(pixels)
-
-    def close(self) -> None:
-        """Finish the file (every strip was put)."""
-        self._put(None)
-        self._thread.join()
-        self._raise()
-
-    def _opened(self, temp: str) -> None:
-        self._temp = temp
-
-    def abort(self) -> None:
-        """Stop writing; nothing appears under the file's name.
-
-        The temporary file goes first, from this thread: a process ended right after (a
-        worker whose parent was interrupted) leaves nothing behind.
-        """
-        if self._temp is not None:
-            Path(self._temp).unlink(missing_ok=True)
-        if self._thread.is_alive():
-            self._put(_Aborted())
-        self._thread.join()
-
-
-class _Aborted(ConvcliError):
-    """Filtering failed: the file being written is dropped."""
-
-
-class _Target:
-    """Where one map's pixel strips go: its file, written in strips, or an array."""
-
-    def __init__(self, spec: OutputSpec, height: int) -> None:
-        self.spec, self.height = spec, height
-        self.sink: _StripSink | None = None
-        self.array: np.ndarray | None = None
-        self.blank: np.ndarray | None = None  # a zero-byte stand-in of the map's shape
-        self.applied: tuple[Applied, ...] = ()
-        self.kernel_sum = 0.0
-
-    def put(self, cut: tuple[int, int], pixels: np.ndarray, run: Run) -> None:
-        """Rows ``cut`` of the map, made by ``run``."""
-        if self.blank is None:
-            self._open(pixels, run)
-        if self.sink is not None:
-            self.sink(cut, pixels)
-        elif self.array is not None:
-            self.array[cut[0] : cut[1]] = pixels
-
-    def _open(self, pixels: np.ndarray, run: Run) -> None:
-        shape = (self.height, *pixels.shape[1:])
-        self.blank = np.broadcast_to(pixels.dtype.type(0), shape)
-        self.applied, self.kernel_sum = run[1], run[2]
-        if self.spec.streamed:
-            self.sink = _StripSink(self.spec, shape, pixels.dtype)
-        else:
-            self.array = np.empty(shape, pixels.dtype)
-
-    def close(self) -> None:
-        """Every strip was put: finish the file."""
-        if self.sink is not None:
-            self.sink.close()
-
-    def abort(self) -> None:
-        """Filtering failed: drop the file being written."""
-        if self.sink is not None:
-            self.sink.abort()
-
-    def feature_map(self, name: str) -> FeatureMap:
-        """The map (its values, or the stand-in when it went to its file)."""
-        values = self.array if self.array is not None else self.blank
-        assert values is not None, "no strip was put"
-        return FeatureMap(name, values, None, self.kernel_sum, self.applied)
 
 
 def stream_maps(
@@ -321,30 +243,14 @@ def stream_maps(
         check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
     stats = _statistics(image, plan, options, rows, gray, specs)
     gains = [strip_gain(spec, st, image.max_value) for spec, st in zip(specs, stats, strict=True)]
-    targets = [_Target(spec, geometry.output_hw[0]) for spec in specs]
-    reports = [StripReport() for _ in specs]
-    try:
+
+    def mapped() -> Iterator[tuple[Pair, list[MappedStrip]]]:
         for cut, runs in strips(image, plan, options, rows, gray):
-            for target, report, st, gain, run in zip(targets, reports, stats, gains, runs,
-                                                     strict=True):  # fmt: skip
-                strip_range = _strip_range(run[0])
-                report.add(run[0], strip_range)  # before the mapping overwrites the values
-                pixels, clipped = _map_strip(run[0], target.spec, image.max_value, st, gain,
-                                             strip_range)  # fmt: skip
-                report.clipped += clipped
-                target.put(cut, pixels, run)
-            del runs, run  # freed before the next strip is computed
-        check_finite_maps(reports)
-        for target in targets:
-            target.close()
-    except BaseException:
-        for target in targets:
-            target.abort()
-        raise
-    return [
-        Streamed(target.feature_map(name), report.final(target.spec, gain), target.spec)
-        for name, target, report, gain in zip(plan.map_names, targets, reports, gains, strict=True)
-    ]
+            strip = map_runs(runs, specs, image.max_value, stats, gains)
+            del runs  # the float values are freed before the next strip is computed
+            yield cut, strip
+
+    return write_maps(mapped(), specs, geometry.output_hw[0], plan.map_names, gains)
 
 
 def _held_pixels(
@@ -413,7 +319,7 @@ def output_spec(
     floats = fmt == "npy" or mapping == "raw"
     word = "raw" if floats and mapping == "auto" else mapping
     resolved, reason = resolve_mapping(word, kernel_sum, free_scale=scale is None)
-    streamed = fmt in _WRITERS and output != "-" and not floats
+    streamed = fmt in WRITERS and output != "-" and not floats
     return OutputSpec(output, fmt, resolved, None if floats else depth, streamed, scale, bias,
                       reason, existing)  # fmt: skip
 

@@ -37,6 +37,7 @@ from convcli.pipeline.stream import (
     planes_of,
     stream_maps,
 )
+from convcli.pipeline.strip_targets import Streamed
 from convcli.pipeline.summary import ImageResult, map_result
 
 if TYPE_CHECKING:
@@ -120,14 +121,23 @@ def filter_in_strips(
     with closing(image):
         gray = settings.color == "gray"
         color = "gray" if gray or len(image.shape) == 2 else "rgb"
-        if not _image_streams(image, formats, settings):
+        if not image_streams(image, formats, settings):
             return None
         kept = ImageMeta() if settings.strip else image.meta
-        specs = _specs(image, outputs, formats, settings, kept, color)
+        specs = output_specs(image, outputs, formats, settings, kept, color)
         if specs is None:
             return None
         maps = stream_maps(image, settings.plan, settings.options, specs, gray=gray,
                            max_pixels=settings.max_pixels)  # fmt: skip
+    name = image.name if isinstance(source, str) else "-"
+    return strip_result(image, maps, settings, name, start)
+
+
+def strip_result(
+    image: RowImage, maps: Sequence[Streamed], settings: ApplySettings, name: str, start: float
+) -> ImageResult:
+    """The result of ``image`` filtered in strips into ``maps`` (``start``: perf_counter)."""
+    gray = settings.color == "gray"
     results = []
     for made in maps:
         depth = made.spec.depth
@@ -139,14 +149,13 @@ def filter_in_strips(
                                   alpha=False, warnings=notes))  # fmt: skip
     applied = tuple(dict.fromkeys(a for made in maps for a in made.fmap.applied))
     shape = image.shape if len(image.shape) == 3 and not gray else (*image.shape[:2], 1)
-    name = image.name if isinstance(source, str) else "-"
     elapsed = (time.perf_counter() - start) * 1000
     return ImageResult(name, shape, image.mode, image.bit_depth, tuple(results), applied,
                        elapsed, None, settings.plan.label, settings.options.padding_mode,
                        1, 0)  # fmt: skip
 
 
-def _image_streams(image: RowImage, formats: Sequence[str], settings: ApplySettings) -> bool:
+def image_streams(image: RowImage, formats: Sequence[str], settings: ApplySettings) -> bool:
     """Whether strips of ``image`` give what the whole-image path gives."""
     if image.frames != 1 or image.bit_depth not in (8, 16):
         return False
@@ -154,14 +163,16 @@ def _image_streams(image: RowImage, formats: Sequence[str], settings: ApplySetti
     if not image.upright:
         return False
     for kernel_geometry in all_geometries(settings.plan, image, settings.options):
-        working_geometry(kernel_geometry)  # the whole-image path's size check, same message
+        # the engine's size check of a strip (its padded rows), before any output: one
+        # output row's padded rows are too wide where any strip's would be
+        working_geometry(kernel_geometry, rows=(0, min(1, kernel_geometry.output_hw[0])))
     exif = image.meta.exif
     if exif and "tiff" in formats and not settings.strip and exif_tags(exif) is None:
         return False
     return can_stream(settings.plan, image, settings.options)
 
 
-def _specs(
+def output_specs(
     image: RowImage,
     outputs: Sequence[str],
     formats: Sequence[str],
@@ -169,7 +180,13 @@ def _specs(
     meta: ImageMeta,
     color: str,
 ) -> list[OutputSpec] | None:
-    """Each output's spec with the metadata its writer keeps; None if one cannot stream."""
+    """Each output's spec with the metadata its strip writer keeps; None if one cannot stream.
+
+    Raises
+    ------
+    OutputError
+        ``--depth 16`` for a format of 8-bit samples.
+    """
     planes = planes_of(image, settings.color == "gray")
     specs = []
     for output, fmt, ksum in zip(outputs, formats, kernel_sums(settings.plan), strict=True):

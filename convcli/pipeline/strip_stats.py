@@ -75,6 +75,14 @@ class StripReport:
         if values.dtype.kind == "f" and not all(map(math.isfinite, strip_range)):
             self.bad += int(values.size - np.count_nonzero(np.isfinite(values)))
 
+    def merge(self, other: StripReport) -> None:
+        """Fold in another strip's report."""
+        if other.size:
+            self.stats.fold(other.stats.low, other.stats.high)
+        self.clipped += other.clipped
+        self.size += other.size
+        self.bad += other.bad
+
     def final(self, spec: OutputSpec, gain: float) -> MappingReport:
         low, high = self.stats.range
         share = self.clipped / self.size if self.size else 0.0

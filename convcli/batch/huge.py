@@ -1,0 +1,171 @@
+"""One huge image on a Dask cluster: its output strips as tasks, into Zarr or a TIFF.
+
+Each task runs :func:`~convcli.pipeline.split.run_strip` on the worker: it opens the TIFF
+(on storage every worker sees), reads only the input rows its strip of output needs and
+makes that strip's pixels as the single-machine strip pipeline does, so the output is the
+same bits. For a Zarr output each task writes its strip (one chunk row of the array,
+filled under a temporary name and renamed when every strip is in:
+:func:`~convcli.batch.strips.staged_arrays`) and sends back only what its mapping did; for
+a TIFF or PNG output the tasks send their pixels back and the client writes them in order
+through the strip writers (:func:`~convcli.pipeline.strip_targets.write_maps`), holding a
+few strips at a time. A worker that dies mid-task: the scheduler runs the task again
+(strips are written whole, so a strip written twice holds the same bytes). Importing this
+module imports Dask and Zarr: it is loaded only for ``--dask``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Generator, Sequence
+from concurrent.futures import CancelledError
+from contextlib import closing
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import zarr
+from distributed import Client, KilledWorker, as_completed
+
+from convcli.batch.cluster import DaskTarget
+from convcli.batch.dask import check_versions, client_for
+from convcli.batch.naming import Job
+from convcli.batch.run import Outcome, error_line
+from convcli.batch.strips import staged_arrays
+from convcli.errors import ClusterError, ConvcliError
+from convcli.geometry import Pair
+from convcli.pipeline.filtering import FeatureMap
+from convcli.pipeline.run import ApplySettings
+from convcli.pipeline.split import ZARR, NotSplit, Split, StripJob, open_split, run_strip
+from convcli.pipeline.stream_run import strip_result
+from convcli.pipeline.strip_stats import StripReport, check_finite_maps
+from convcli.pipeline.strip_targets import MappedStrip, Streamed, write_maps
+
+AHEAD = 2
+"""Strips a worker thread may have made ahead of the one the TIFF writer waits for."""
+
+
+def run_huge(job: Job, settings: ApplySettings, target: DaskTarget) -> Outcome | None:
+    """Filter the one image of ``job`` as strip tasks on ``target``; None to run it whole.
+
+    Parameters
+    ----------
+    job : Job
+        One image file and its outputs (Zarr arrays, or TIFF/PNG files).
+    settings : ApplySettings
+        As ``apply`` gives (engine threads 1).
+    target : DaskTarget
+        The cluster.
+
+    Returns
+    -------
+    Outcome or None
+        The image's outcome; None where the image cannot be split and its outputs are
+        files (the batch path then filters it whole on one worker). A Zarr output that
+        cannot be made in strips is an outcome with the reason.
+
+    Raises
+    ------
+    ClusterError
+        The cluster cannot be started or reached, or runs another convcli.
+    """
+    start = time.perf_counter()
+    source = str(job.source.path)
+    try:
+        split = open_split(source, job.outputs, job.formats, settings)
+    except NotSplit as exc:
+        if ZARR in job.formats:
+            return Outcome(job, error=error_line(job.source.display, exc))
+        return None
+    except (ConvcliError, OSError) as exc:
+        return Outcome(job, error=error_line(job.source.display, exc))
+    with closing(split.image):
+        try:
+            maps = _run(split, target)
+        except ClusterError:
+            raise
+        except (ConvcliError, OSError) as exc:
+            return Outcome(job, error=error_line(job.source.display, exc))
+        except KilledWorker as exc:
+            error = (f"{job.source.display}: a strip task's Dask worker died on each of "
+                     f"{exc.allowed_failures + 1} tries")  # fmt: skip
+            return Outcome(job, error=error)
+        except CancelledError:
+            msg = f"{job.source.display}: the Dask scheduler cancelled its strips (lost?)"
+            raise ClusterError(msg) from None
+        result = strip_result(split.image, maps, settings, split.image.name, start)
+    return Outcome(job, result=result)
+
+
+def _run(split: Split, target: DaskTarget) -> list[Streamed]:
+    with client_for(target) as client:
+        check_versions(client)
+        if split.job.specs[0].fmt == ZARR:
+            return _to_zarr(client, split)
+        return _to_files(client, split)
+
+
+def _to_zarr(client: Client, split: Split) -> list[Streamed]:
+    """Every strip task writes its strip into the arrays; the reports come back."""
+    job = split.job
+    chunks = (split.cuts[0][1] - split.cuts[0][0], *split.output_shape[1:])
+    existing = job.specs[0].existing
+    outputs = [spec.output for spec in job.specs]
+    with staged_arrays(outputs, split.output_shape, chunks, split.dtype,
+                       existing=existing) as works:  # fmt: skip
+        futures = [client.submit(zarr_strip, job, cut, works, pure=False) for cut in split.cuts]
+        try:
+            parts = [future.result() for future in as_completed(futures)]
+        finally:
+            client.cancel(futures)
+        reports = [StripReport() for _ in job.specs]
+        for part in parts:
+            for report, strip in zip(reports, part, strict=True):
+                report.merge(strip.report)
+        check_finite_maps(reports)
+    first = parts[0]
+    return [
+        Streamed(
+            FeatureMap(name, np.broadcast_to(split.dtype.type(0), split.output_shape), None,
+                       strip.kernel_sum, strip.applied),
+            report.final(spec, gain), spec,
+        )
+        for name, spec, gain, report, strip in zip(split.job.plan.map_names, job.specs,
+                                                   job.gains, reports, first, strict=True)
+    ]  # fmt: skip
+
+
+def zarr_strip(job: StripJob, cut: Pair, arrays: Sequence[str]) -> list[MappedStrip]:
+    """One task: output rows ``cut`` of every map into its Zarr array; their reports back."""
+    mapped = run_strip(job, cut)
+    for path, strip in zip(arrays, mapped, strict=True):
+        zarr.open_array(path, mode="r+")[cut[0] : cut[1]] = strip.pixels
+    return [replace(strip, pixels=strip.pixels[:0]) for strip in mapped]
+
+
+def _to_files(client: Client, split: Split) -> list[Streamed]:
+    """The strips come back in order and go through the strip writers."""
+    job = split.job
+    strips = _in_order(client, job, split.cuts, AHEAD * max(1, sum(client.nthreads().values())))
+    with closing(strips):
+        return write_maps(strips, job.specs, split.output_shape[0], job.plan.map_names,
+                          job.gains)  # fmt: skip
+
+
+def _in_order(
+    client: Client, job: StripJob, cuts: Sequence[Pair], ahead: int
+) -> Generator[tuple[Pair, list[MappedStrip]], None, None]:
+    """Each strip's maps, top to bottom, with at most ``ahead`` tasks sent beyond it."""
+    pending: deque[tuple[Pair, Any]] = deque()
+    waiting = iter(cuts)
+    try:
+        while True:
+            while len(pending) < ahead and (cut := next(waiting, None)) is not None:
+                pending.append((cut, client.submit(run_strip, job, cut, pure=False)))
+            if not pending:
+                return
+            cut, future = pending.popleft()
+            yield cut, future.result()
+            future.release()
+    finally:
+        client.cancel([future for _, future in pending])
