@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,8 @@ def run_jobs(
         for job in jobs:
             yield job, worker(job)
         return
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when used
+
     pool = ProcessPoolExecutor(
         max_workers=processes, initializer=start_worker, initargs=(os.getpid(),)
     )

@@ -16,13 +16,9 @@ from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import Progress, TaskID
-from rich.table import Table
-from rich.text import Text
 
 from convcli.batch import (
     STDIO,
@@ -54,6 +50,10 @@ from convcli.io import FORMATS, OUTPUT_FORMATS, remove_stale_temps
 from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
+
+if TYPE_CHECKING:  # rich is imported when something is printed: -q and --json runs start faster
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 @click.command("apply")
@@ -343,6 +343,8 @@ class _Report:
     def console(self) -> Console:
         """The rich console on stderr (created on first use)."""
         if self._console is None:
+            from rich.console import Console
+
             self._console = Console(stderr=True, highlight=False)
         return self._console
 
@@ -350,6 +352,8 @@ class _Report:
         """A context with a progress bar on stderr when it is a terminal and the run is a batch."""
         if self.quiet or total < 2 or not sys.stderr.isatty():
             return nullcontext()
+        from rich.progress import Progress
+
         self._progress = Progress(console=self.console, transient=True)
         self._task = self._progress.add_task("filtering", total=total)
         return self._progress
@@ -405,6 +409,8 @@ class _Report:
                     self.warning(f"{outcome.result.input}: {m.output}: {warning}")
 
     def _summary(self, result: ImageResult) -> None:
+        from rich.text import Text
+
         if self.batch:
             self.console.print(Text(one_line(result)), soft_wrap=True)
             return
@@ -415,6 +421,8 @@ class _Report:
         """The closing table of a batch (skipped: outputs kept; not images: other files)."""
         if self.quiet or not self.batch:
             return
+        from rich.table import Table
+
         elapsed = time.perf_counter() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         table = Table(title="convcli apply", title_justify="left")

@@ -17,7 +17,13 @@ from convcli.engine.api import conv1d, conv2d, convolve
 from convcli.engine.padding import pad_image, pad_indices
 from convcli.engine.registry import METHODS
 from convcli.engine.run import ConvResult
-from convcli.engine.strips import convolve_rows, convolve_strip, needed_rows, tile_quantum
+from convcli.engine.strips import (
+    convolve_rows,
+    convolve_strip,
+    held_rows,
+    needed_rows,
+    tile_quantum,
+)
 from convcli.engine.tiling import cpu_count
 from convcli.engine.validate import check_finite
 
@@ -31,6 +37,7 @@ __all__ = [
     "convolve_rows",
     "convolve_strip",
     "cpu_count",
+    "held_rows",
     "needed_rows",
     "pad_image",
     "pad_indices",

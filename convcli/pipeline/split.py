@@ -20,12 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
-from functools import reduce
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convcli.engine import needed_rows
+from convcli.engine import held_rows, needed_rows
 from convcli.errors import ImageError
 from convcli.geometry import Geometry, Pair
 from convcli.io.meta import ImageMeta
@@ -321,7 +320,7 @@ def split_plan(
     height = geometries[0].output_hw[0]
     cuts = [(start, min(start + rows, height)) for start in range(0, height, rows)]
     read = max(
-        reduce(np.union1d, [needed_rows(g, cut, options.padding_mode) for g in geometries]).size
+        held_rows([needed_rows(g, cut, options.padding_mode) for g in geometries]).size
         for cut in cuts
     )
     rows = max(stop - start for start, stop in cuts)  # the plan's rows, or all of a short map

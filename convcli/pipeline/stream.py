@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from convcli.choices import Existing
-from convcli.engine import needed_rows, tile_quantum
+from convcli.engine import held_rows, needed_rows, tile_quantum
 from convcli.geometry import Geometry, Pair
 from convcli.io import luma
 from convcli.io.rows import RowImage, check_held
@@ -128,7 +128,7 @@ def strip_runs(
     """The plan's runs (raw float maps) on output rows ``cut``, from the input rows they need."""
     hw = (image.shape[0], image.shape[1])
     geometries = _geometries(plan, image, options)
-    held = reduce(np.union1d, [needed_rows(g, cut, options.padding_mode) for g in geometries])
+    held = held_rows([needed_rows(g, cut, options.padding_mode) for g in geometries])
     block = image.rows(held)
     if gray and block.ndim == 3:
         block = luma(block)

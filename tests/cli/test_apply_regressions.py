@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import threading
@@ -65,7 +66,7 @@ class _LazyPool:
 
 def test_run_jobs_cancels_queued_jobs_when_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     # Ctrl-C used to leave the pool running every queued image to the end
-    monkeypatch.setattr(convcli.batch.run, "ProcessPoolExecutor", _LazyPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _LazyPool)  # imported when used
     ran: list[str] = []
     jobs = [Job(InputFile(Path(f"{i}.png")), ("-",), ("png",)) for i in range(5)]
 

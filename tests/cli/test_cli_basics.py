@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 import convcli
 from convcli.cli import COMMANDS, ConvcliGroup, cli
@@ -69,6 +72,25 @@ def test_help_and_version_load_neither_numpy_nor_pillow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_quiet_apply_loads_neither_rich_nor_a_process_pool(tmp_path: Path, suffix: str) -> None:
+    # script runs pay no start-up for what they do not use: rich prints nothing with -q,
+    # one image needs no process pool, and numpy.unique's lazy numpy.ma import is avoided
+    # (np.percentile still needs it: auto's robust gain, as for -k sobel)
+    source = tmp_path / f"in{suffix}"
+    Image.fromarray(np.arange(48 * 40 * 3, dtype=np.uint8).reshape(48, 40, 3)).save(source)
+    code = (
+        "import sys; from convcli.cli import main; sys.argv[1:] = "
+        f"['apply', {str(source)!r}, '-k', 'blur', '-o', {str(tmp_path / 'o')!r} + {suffix!r}, "
+        "'-q']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print(sorted({'rich', 'numpy.ma', 'concurrent.futures.process'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.returncode) == ("[]\n", 0), done.stderr
+    assert (tmp_path / f"o{suffix}").exists()
 
 
 def test_unknown_command_is_a_usage_error() -> None:
