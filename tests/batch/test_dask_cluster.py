@@ -126,12 +126,13 @@ def test_ctrl_c_cancels_the_rest_and_stops_the_local_cluster(
                  "--dask", "local:2"], read="stdout")  # fmt: skip
     run.wait_for('"status": "ok"')
     run.signal(signal.SIGINT)
-    assert run.wait() == 130
+    code = run.wait()
     stderr = "".join(run.other)
-    assert stderr.splitlines()[-1] == "convcli: interrupted"
-    assert "Traceback" not in stderr
+    assert code == 130, stderr
+    assert stderr.splitlines()[-1] == "convcli: interrupted", stderr
+    assert "Traceback" not in stderr, stderr
     written = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert 0 < len(written) < PHOTOS
+    assert 0 < len(written) < PHOTOS, sorted(written)
     assert all(reference[name] == data for name, data in written.items())
     assert run.running_in_group() == []
 
