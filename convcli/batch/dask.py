@@ -218,7 +218,7 @@ def _local_cluster(workers: int) -> LocalCluster:
             # no dashboard; the scheduler's HTTP routes on any free port, not 8787 (another
             # cluster's port gives a warning on standard error)
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                dashboard_address=None, silence_logs=logging.ERROR,
+                                dashboard_address=None, silence_logs=logging.CRITICAL,
                                 scheduler_kwargs={"dashboard_address": ":0"},
                                 preload=[__name__])  # fmt: skip
     except (OSError, RuntimeError, TimeoutError) as exc:

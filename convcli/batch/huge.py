@@ -98,26 +98,20 @@ def run_huge(job: Job, settings: ApplySettings, target: DaskTarget) -> Outcome |
 
 
 def _run(split: Split, target: DaskTarget) -> list[Streamed]:
-    with client_for(target) as client:
-        check_versions(client)
-        if split.job.specs[0].fmt == ZARR:
-            return _to_zarr(client, split)
-        return _to_files(client, split)
-
-
-def _to_zarr(client: Client, split: Split) -> list[Streamed]:
-    """Every strip task writes its strip into the arrays; the reports come back."""
     job = split.job
+    if job.specs[0].fmt != ZARR:
+        with client_for(target) as client:
+            check_versions(client)
+            return _to_files(client, split)
     chunks = (split.cuts[0][1] - split.cuts[0][0], *split.output_shape[1:])
-    existing = job.specs[0].existing
     outputs = [spec.output for spec in job.specs]
+    # the arrays are dropped after the cluster is closed: a strip task still running when
+    # another failed (a full disk) would otherwise write into a folder already removed
     with staged_arrays(outputs, split.output_shape, chunks, split.dtype,
-                       existing=existing) as works:  # fmt: skip
-        futures = [client.submit(zarr_strip, job, cut, works, pure=False) for cut in split.cuts]
-        try:
-            parts = [future.result() for future in as_completed(futures)]
-        finally:
-            client.cancel(futures)
+                       existing=job.specs[0].existing) as works:  # fmt: skip
+        with client_for(target) as client:
+            check_versions(client)
+            parts = _to_zarr(client, split, works)
         reports = [StripReport() for _ in job.specs]
         for part in parts:
             for report, strip in zip(reports, part, strict=True):
@@ -133,6 +127,15 @@ def _to_zarr(client: Client, split: Split) -> list[Streamed]:
         for name, spec, gain, report, strip in zip(split.job.plan.map_names, job.specs,
                                                    job.gains, reports, first, strict=True)
     ]  # fmt: skip
+
+
+def _to_zarr(client: Client, split: Split, works: Sequence[str]) -> list[list[MappedStrip]]:
+    """Every strip task writes its strip into the arrays ``works``; the reports come back."""
+    futures = [client.submit(zarr_strip, split.job, cut, works, pure=False) for cut in split.cuts]
+    try:
+        return [future.result() for future in as_completed(futures)]
+    finally:
+        client.cancel(futures)
 
 
 def zarr_strip(job: StripJob, cut: Pair, arrays: Sequence[str]) -> list[MappedStrip]:

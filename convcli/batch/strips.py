@@ -32,6 +32,7 @@ from convcli.choices import Existing
 from convcli.engine import convolve_rows, tile_quantum
 from convcli.errors import OutputError, reason
 from convcli.geometry import Geometry, Pair, resolve_geometry
+from convcli.io.atomic import temp_name
 
 TASK_BYTES = 64 * 2**20
 """Aim for output strips of about this many bytes a task."""
@@ -211,7 +212,7 @@ def staged_arrays(
     finals = [Path(t) for t in targets]
     for final in finals:
         _check_target(final, existing)
-    works = [final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp" for final in finals]
+    works = [temp_name(final) for final in finals]  # PID-named: a rerun removes a killed run's
     try:
         for work in works:
             zarr.open_array(str(work), mode="w", shape=shape, chunks=chunks, dtype=dtype)

@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -174,7 +175,8 @@ def remove_stale_temps(folders: Iterable[str | os.PathLike[str]]) -> int:
     """Remove convcli's temporary files left in ``folders`` by processes that are gone.
 
     Only names of the form ``.NAME.PID.TOKEN.tmp`` whose PID is not a live process
-    are removed: a run killed mid-write leaves one, a running one is never touched.
+    are removed (files, and the folders of Zarr arrays being filled): a run killed
+    mid-write leaves one, a running one is never touched.
 
     Returns
     -------
@@ -190,8 +192,12 @@ def remove_stale_temps(folders: Iterable[str | os.PathLike[str]]) -> int:
         for name in names:
             match = _TEMP.match(name)
             if match and not _alive(int(match["pid"])):
+                path = folder / name
                 try:
-                    (folder / name).unlink()
+                    if path.is_dir() and not path.is_symlink():  # a Zarr array being filled
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
                 except OSError:
                     continue
                 removed += 1

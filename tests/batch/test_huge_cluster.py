@@ -80,3 +80,36 @@ def test_a_huge_tiff_into_a_tiff_on_a_local_cluster(
     convcli("apply", images[16], *args, "-o", tmp_path / "out.tif", "--dask", "local:2", "-q")
     assert (tmp_path / "out.tif").read_bytes() == (tmp_path / "ref.tif").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif", "ref.tif"]
+
+
+FULL_DISK = """
+import errno, os, sys
+import zarr.storage._local as local
+real = local._put
+def put(path, value, exclusive=False):
+    if path.parts[-4] == "c" and path.parts[-3] != "0":  # chunk c/ROW/COL/PLANE
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # chunk rows after the first
+    return real(path, value, exclusive=exclusive)
+local._put = put  # the local cluster's workers are forked from here: they inherit it
+sys.argv = ["convcli", *sys.argv[1:]]
+from convcli.cli import main
+main()
+"""
+
+
+def test_a_full_disk_under_a_zarr_array_is_one_line_and_leaves_nothing(
+    images: dict[int, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, "apply", images[8], "-k", "gaussian:sigma=3",
+         "-o", out / "huge.zarr", "--dask", "local:2", "-q"],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"convcli: error: {images[8]}: {out / 'huge.zarr'}: cannot write the Zarr array: "
+        "No space left on device\n"
+    )
+    assert list(out.iterdir()) == []  # no array, and no folder being filled

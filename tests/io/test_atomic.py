@@ -108,6 +108,24 @@ def test_only_stale_temporary_files_of_convcli_are_removed(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, k in names.items() if k)
 
 
+def test_a_killed_runs_zarr_folder_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    # a Zarr array is filled in a folder under a temporary name (--dask ... -o NAME.zarr)
+    gone = _finished_pid()
+    stale = tmp_path / f".huge.zarr.{gone}.0123abcd.tmp"
+    live = tmp_path / f".huge.zarr.{os.getpid()}.0123abcd.tmp"
+    for folder in (stale, live):
+        (folder / "0").mkdir(parents=True)
+        (folder / "0" / "0").write_bytes(b"chunk")
+    (tmp_path / "kept").mkdir()
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "precious").write_bytes(b"x")
+    (tmp_path / f".link.zarr.{gone}.0123abcd.tmp").symlink_to(target)  # not followed
+    assert remove_stale_temps([tmp_path]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["elsewhere", "kept", live.name])
+    assert (target / "precious").exists()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_a_zombie_writer_counts_as_gone(tmp_path: Path) -> None:
     """A worker killed with its parent stays a zombie until reaped: its file is stale."""
