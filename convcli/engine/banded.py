@@ -194,9 +194,10 @@ def prepare(problem: Problem, channels: int) -> TileWork:
     del channels  # channels are interleaved columns of the products
     bands = band_plan(problem.kernel, problem.geometry, problem.dtype)
     sx = problem.geometry.stride[1]
+    used = {q for q, _, _ in bands.columns}  # a phase no kernel column reads is not built
 
     def work(source: PaddedSource, p0: int, p1: int, out: np.ndarray) -> None:
-        layout = source.phases(p0, p1, sx) if sx > 1 else source.tile(p0, p1)[:, None]
+        layout = source.phases(p0, p1, sx, used) if sx > 1 else source.tile(p0, p1)[:, None]
         banded_phases(layout, bands, out)
 
     return work
