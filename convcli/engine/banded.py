@@ -130,6 +130,14 @@ def _operands(
     return views
 
 
+def _by_block(rows: np.ndarray, blocks: Pair, width: int) -> np.ndarray:
+    """``rows`` as ``(groups, phases, block, width)``: output row
+    ``g * block * phases + i * phases + p`` is row ``i`` of block ``(g, p)``."""
+    block, phases = blocks
+    groups = rows.shape[0] // (block * phases)
+    return rows.reshape(groups, block, phases, width).transpose(0, 2, 1, 3)
+
+
 def _blocks(
     layout: np.ndarray,
     columns: list[tuple[int, int, np.ndarray]],
@@ -143,13 +151,13 @@ def _blocks(
     if not columns:
         out[...] = 0
         return
-    (block, phases), width = blocks, out.shape[1] * channels
-    groups = out.shape[0] // (block * phases)
-    result = out.reshape(groups, block, phases, width).transpose(0, 2, 1, 3)
-    tmp = scratch("banded", result.shape, out.dtype)
+    width = out.shape[1] * channels
+    result = _by_block(out, blocks, width)
+    # laid out like ``result``, so that adding it is one pass over contiguous rows
+    tmp = _by_block(scratch("banded", (out.shape[0], width), out.dtype), blocks, width)
     span = columns[0][2].shape[1]
-    chunk = max(16, BLAS_SERIAL_LIMIT // (block * span) // 16 * 16)
-    operands = _operands(layout, columns, geometry, groups, blocks)
+    chunk = max(16, BLAS_SERIAL_LIMIT // (blocks[0] * span) // 16 * 16)
+    operands = _operands(layout, columns, geometry, result.shape[0], blocks)
     for c0 in range(0, width, chunk):
         c1 = min(c0 + chunk, width)
         for j, ((_, offset, band), whole) in enumerate(zip(columns, operands, strict=True)):
