@@ -187,6 +187,19 @@ def band_tile_rows(geometry: Geometry, row_bytes: int) -> int:
     return cache_tile_rows(geometry, row_bytes, band_unit(geometry), budget)
 
 
+def banded_tile_rows(geometry: Geometry, row_bytes: int) -> int:
+    """:func:`band_tile_rows`, on twice the budget for the row phases of a dilation.
+
+    Their unit is whole blocks of every phase and their halo is ``dy`` times taller, so
+    small tiles waste more (measured: 3x3 dilation 2 on 4096² about 10% faster). The
+    products do not depend on the tile height, so neither do the bits; the separable
+    method's horizontal products do, and it keeps :func:`band_tile_rows`.
+    """
+    if geometry.stride[0] > 1 or geometry.dilation[0] == 1:
+        return band_tile_rows(geometry, row_bytes)
+    return cache_tile_rows(geometry, row_bytes, band_unit(geometry), 2 * TILE_BYTES)
+
+
 def banded_cost(problem: Problem) -> float:
     """Estimated ns per output value: one product per non-zero kernel column."""
     geometry = problem.geometry
@@ -214,6 +227,6 @@ def prepare(problem: Problem, channels: int) -> TileWork:
 METHOD = Method(
     name="banded",
     cost=banded_cost,
-    tile_rows=band_tile_rows,
+    tile_rows=banded_tile_rows,
     prepare=prepare,
 )

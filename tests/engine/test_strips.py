@@ -172,3 +172,29 @@ def test_quantum_is_a_positive_int(method):
     q = tile_quantum(np.ones((5, 5)), g, method=method, channels=4, dtype="float64")
     assert isinstance(q, int)
     assert q >= 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"padding": "same"},
+        {"padding": "same", "stride": 2},
+        {"padding": "same", "dilation": 2},
+        {"padding": "same", "dilation": (3, 2), "padding_mode": "reflect"},
+        {"padding": ((2, 5), (1, 1)), "stride": (1, 2), "dilation": 2},
+    ],
+)
+def test_banded_bits_do_not_depend_on_the_tile_height(monkeypatch, args):
+    """The banded products are the same for any tile height (a multiple of the unit), so
+    its tile budget (larger for the row phases of a dilation) is free to change."""
+    from convcli.engine import banded
+
+    rng = np.random.default_rng(11)
+    x, k = rng.random((203, 300), dtype=np.float32), rng.normal(size=(3, 3))
+    whole = convolve(x, k, method="banded", **args).output
+    g = resolve_geometry(x.shape, k.shape, **{a: args[a] for a in GEOMETRY if a in args})
+    for budget in (1, 5000, 40000):
+        monkeypatch.setattr(banded, "TILE_BYTES", budget)
+        assert tile_quantum(k, g, method="banded") < g.output_hw[0]
+        got = convolve(x, k, method="banded", **args).output
+        np.testing.assert_array_equal(got.view(np.uint32), whole.view(np.uint32))
