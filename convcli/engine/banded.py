@@ -188,16 +188,18 @@ def band_tile_rows(geometry: Geometry, row_bytes: int) -> int:
 
 
 def banded_tile_rows(geometry: Geometry, row_bytes: int) -> int:
-    """:func:`band_tile_rows`, on twice the budget for the row phases of a dilation.
+    """Twice :func:`band_tile_rows` under a row stride or for the row phases of a dilation.
 
-    Their unit is whole blocks of every phase and their halo is ``dy`` times taller, so
-    small tiles waste more (measured: 3x3 dilation 2 on 4096² about 10% faster). The
-    products do not depend on the tile height, so neither do the bits; the separable
-    method's horizontal products do, and it keeps :func:`band_tile_rows`.
+    A tile's fixed cost (about 30 us, mostly Python, holding the interpreter lock) weighs
+    more where a tile has few output rows per input byte, and row phases need whole blocks
+    of every phase under a halo ``dy`` times taller (measured at 4096²: 3x3 stride 2 about
+    10% faster, 3x3 dilation 2 about 10%; larger tiles were slower). The banded products
+    do not depend on the tile height, so neither do the bits. The separable method's do,
+    and it keeps :func:`band_tile_rows`: a whole multiple of it, so that a bank mixing the
+    two methods has a strip quantum (the least common multiple) no larger than this.
     """
-    if geometry.stride[0] > 1 or geometry.dilation[0] == 1:
-        return band_tile_rows(geometry, row_bytes)
-    return cache_tile_rows(geometry, row_bytes, band_unit(geometry), 2 * TILE_BYTES)
+    rows = band_tile_rows(geometry, row_bytes)
+    return 2 * rows if geometry.stride[0] > 1 or geometry.dilation[0] > 1 else rows
 
 
 def banded_cost(problem: Problem) -> float:
