@@ -199,9 +199,9 @@ class PaddedSource:
     ) -> np.ndarray:
         """Padded rows ``p0:p1`` laid out by column phase: ``out[r, q] = xpad[p0 + r, q::step]``.
 
-        Built straight from the image (one strided copy per phase), for a column stride.
-        Only the phases in ``used`` (all by default) are filled. Phases shorter than the
-        first leave their last entry unset.
+        Built straight from the image (one strided copy per phase, see :func:`copy_every`),
+        for a column stride. Only the phases in ``used`` (all by default) are filled.
+        Phases shorter than the first leave their last entry unset.
         """
         src_rows = self._row_source(p0, p1)
         longest = len(self.cols[::step])
