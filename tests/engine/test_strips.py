@@ -198,3 +198,16 @@ def test_banded_bits_do_not_depend_on_the_tile_height(monkeypatch, args):
         assert tile_quantum(k, g, method="banded") < g.output_hw[0]
         got = convolve(x, k, method="banded", **args).output
         np.testing.assert_array_equal(got.view(np.uint32), whole.view(np.uint32))
+
+
+@pytest.mark.parametrize("stride", [1, 2, (3, 1)])
+@pytest.mark.parametrize("dilation", [1, 2, (3, 2)])
+@pytest.mark.parametrize("width", [300, 2000, 16384])
+def test_banded_quantum_is_a_multiple_of_the_separable_one(stride, dilation, width):
+    """A bank mixing the two methods cuts strips at the larger quantum, not a product."""
+    k = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
+    g = resolve_geometry((4096, width), k.shape, padding="same", stride=stride, dilation=dilation)
+    banded = tile_quantum(k, g, method="banded", channels=3)
+    separable = tile_quantum(k, g, method="separable", channels=3)
+    assert banded % separable == 0
+    assert banded <= 2 * separable
