@@ -10,6 +10,8 @@ pad wider than the image) behaves exactly as ``numpy.pad`` does::
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +98,34 @@ def pad_image(image: np.ndarray, geometry: Geometry, padding_mode: str, cval: fl
     return _numpy_pad(image, pads, normalize_padding_mode(padding_mode), cval)
 
 
+def copy_every(dst: np.ndarray, rows: np.ndarray, start: int, step: int) -> None:
+    """``dst[:, t] = rows[:, start + step * t]``, converting to ``dst``'s dtype.
+
+    Every other float32 value is the low half of a 64-bit pair, so for ``step == 2`` the
+    copy is a cast of ``uint64`` pairs to ``uint32``: the same bits, about 1.5 times as
+    fast as NumPy's strided copy.
+    """
+    n = dst.shape[1]
+    pairs = min(n, (rows.shape[1] - start) // 2) if _pairs_castable(dst, rows, step) else 0
+    if pairs > 0:
+        halves = rows[:, start : start + 2 * pairs].view(np.uint64)
+        np.copyto(dst[:, :pairs].view(np.uint32), halves, casting="unsafe")
+    start += step * pairs
+    dst[:, pairs:] = rows[:, start : start + step * (n - pairs) : step]
+
+
+def _pairs_castable(dst: np.ndarray, rows: np.ndarray, step: int) -> bool:
+    """Whether :func:`copy_every` may cast pairs: float32 to float32, little-endian, rows of
+    one value per column stored contiguously."""
+    return (
+        step == 2
+        and sys.byteorder == "little"
+        and dst.dtype == rows.dtype == np.dtype(np.float32)
+        and dst.ndim == rows.ndim == 2
+        and rows.strides[1] == dst.strides[1] == 4
+    )
+
+
 def _into_held(rows: np.ndarray, held: np.ndarray) -> np.ndarray:
     """Padded-row map onto the rows of a strip that holds image rows ``held`` (-1 stays -1)."""
     lookup = np.zeros(int(held[-1]) + 1 if held.size else 1, dtype=np.intp)
@@ -164,17 +194,20 @@ class PaddedSource:
         shape = (p1 - p0, self.width, *self.image.shape[2:])
         return self.block(p0, p1, scratch("source", shape, self.dtype))
 
-    def phases(self, p0: int, p1: int, step: int) -> np.ndarray:
+    def phases(
+        self, p0: int, p1: int, step: int, used: Collection[int] | None = None
+    ) -> np.ndarray:
         """Padded rows ``p0:p1`` laid out by column phase: ``out[r, q] = xpad[p0 + r, q::step]``.
 
-        Built straight from the image (one strided copy per phase), for a column stride.
+        Built straight from the image (one strided copy per phase, see :func:`copy_every`),
+        for a column stride. Only the phases in ``used`` (all by default) are filled.
         Phases shorter than the first leave their last entry unset.
         """
         src_rows = self._row_source(p0, p1)
         longest = len(self.cols[::step])
         shape = (p1 - p0, step, longest, *self.image.shape[2:])
         layout = scratch("phases", shape, self.dtype)
-        for q in range(step):
+        for q in range(step) if used is None else sorted(used):
             cols = self.cols[q::step]
             buf = layout[:, q, : len(cols)]
             self._fill_phase(buf, src_rows, q, step, cols)
@@ -199,7 +232,7 @@ class PaddedSource:
         lo = max(0, -(-(left - q) // step))
         hi = max(lo, -(-(left + w - q) // step))
         start = q + step * lo - left
-        buf[:, lo:hi] = rows[:, start : start + step * (hi - lo) : step]
+        copy_every(buf[:, lo:hi], rows, start, step)
         for part in (slice(0, lo), slice(hi, len(cols))):
             if part.stop <= part.start:
                 continue

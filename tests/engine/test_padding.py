@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcli.engine import METHODS, conv2d, pad_image, pad_indices
-from convcli.engine.padding import PaddedSource
+from convcli.engine.padding import PaddedSource, copy_every
 from convcli.errors import GeometryError
 from convcli.geometry import resolve_geometry
 
@@ -142,3 +142,35 @@ def test_padded_rows_and_column_phases_are_numpy_pad(
     for q in range(step):
         phase = xpad[p0:p1, q::step]
         np.testing.assert_array_equal(layout[:, q, : phase.shape[1]], phase)
+
+
+@settings(max_examples=80, deadline=None)
+@given(**PADDED, step=st.integers(2, 3), data=st.data())
+def test_float32_column_phases_keep_every_bit(h, w, pads, mode, channels, step, data):
+    """Column phases of a float32 image (pairs cast as integers for ``step == 2``) hold
+    the bits of ``numpy.pad``, NaN payloads, signed zeros and subnormals included; only
+    the phases asked for are built."""
+    bits = np.random.default_rng(h * 31 + w).integers(0, 2**32, (h, w, *channels), np.uint32)
+    x = bits.view(np.float32)
+    padding = ((pads[0], pads[1]), (pads[2], pads[3]))
+    kwargs = {"constant_values": 7.0} if mode == "zeros" else {}
+    xpad = np.pad(x, [*padding, *[(0, 0)] * len(channels)], mode=NUMPY[mode], **kwargs)
+    p0 = data.draw(st.integers(0, xpad.shape[0] - 1))
+    p1 = data.draw(st.integers(p0 + 1, xpad.shape[0]))
+    used = data.draw(st.sets(st.integers(0, step - 1), min_size=1))
+    g = resolve_geometry((h, w), (1, 1), padding=padding)
+    layout = PaddedSource.create(x, g, mode, 7.0, np.float32).phases(p0, p1, step, used)
+    for q in used:
+        phase = xpad[p0:p1, q::step].view(np.uint32)
+        np.testing.assert_array_equal(layout[:, q, : phase.shape[1]].view(np.uint32), phase)
+
+
+@pytest.mark.parametrize("start", [0, 1, 2, 3])
+@pytest.mark.parametrize("width", [1, 2, 5, 8, 9])
+def test_copy_every_other_value(start, width):
+    """``dst[:, t] = rows[:, start + 2t]`` at even and odd starts, up to the last column."""
+    rows = np.arange(3 * 12, dtype=np.float32).reshape(3, 12)
+    n = min(width, len(range(start, 12, 2)))
+    dst = np.full((3, n), -1.0, np.float32)
+    copy_every(dst, rows, start, 2)
+    np.testing.assert_array_equal(dst, rows[:, start : start + 2 * n : 2])

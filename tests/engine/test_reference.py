@@ -216,6 +216,28 @@ def test_larger_image_many_tiles_agree(method, mode, geometry_args):
     np.testing.assert_allclose(got, want, atol=1e-4 * np.abs(k).sum())
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "geometry_args",
+    [
+        {"padding": "same", "stride": 2},
+        {"padding": "same", "stride": 2, "dilation": 2},  # column phase 1 is never read
+        {"padding": ((1, 2), (3, 0)), "stride": (3, 2), "dilation": (1, 3)},
+        {"padding": "valid", "stride": (1, 2)},
+    ],
+)
+def test_banded_column_phases_of_float32(mode, geometry_args):
+    """A float32 image under a column stride of 2 (phases cast as pairs of values), odd
+    and even widths, matches the reference."""
+    rng = np.random.default_rng(4)
+    for w in (257, 258):
+        x = rng.normal(size=(150, w)).astype(np.float32)
+        k = rng.normal(size=(3, 3))
+        args = {"padding_mode": mode, "cval": 0.5, **geometry_args}
+        got = convolve(x, k, method="banded", **args).output
+        np.testing.assert_allclose(got, reference_taps(x, k, **args), atol=1e-5 * np.abs(k).sum())
+
+
 def test_auto_reports_the_method_that_ran():
     """``auto`` gives exactly what forcing the method it reports gives."""
     rng = np.random.default_rng(3)

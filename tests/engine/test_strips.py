@@ -93,7 +93,7 @@ CONFIGS = [
 @pytest.mark.parametrize(("dtype", "kshape", "args"), CONFIGS)
 def test_strips_at_the_quantum_are_bit_identical(method, dtype, kshape, args):
     rng = np.random.default_rng(sum(kshape))
-    x = (rng.random((240, 2400, 3)) * 200).astype(dtype)
+    x = (rng.random((360, 2400, 3)) * 200).astype(dtype)
     k = rng.normal(size=kshape)
     g = resolve_geometry(x.shape[:2], kshape, **{a: args[a] for a in GEOMETRY if a in args})
     out_dtype = np.float64 if dtype == "float64" else np.float32
@@ -172,3 +172,42 @@ def test_quantum_is_a_positive_int(method):
     q = tile_quantum(np.ones((5, 5)), g, method=method, channels=4, dtype="float64")
     assert isinstance(q, int)
     assert q >= 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"padding": "same"},
+        {"padding": "same", "stride": 2},
+        {"padding": "same", "dilation": 2},
+        {"padding": "same", "dilation": (3, 2), "padding_mode": "reflect"},
+        {"padding": ((2, 5), (1, 1)), "stride": (1, 2), "dilation": 2},
+    ],
+)
+def test_banded_bits_do_not_depend_on_the_tile_height(monkeypatch, args):
+    """The banded products are the same for any tile height (a multiple of the unit), so
+    its tile budget (larger for the row phases of a dilation) is free to change."""
+    from convcli.engine import banded
+
+    rng = np.random.default_rng(11)
+    x, k = rng.random((203, 300), dtype=np.float32), rng.normal(size=(3, 3))
+    whole = convolve(x, k, method="banded", **args).output
+    g = resolve_geometry(x.shape, k.shape, **{a: args[a] for a in GEOMETRY if a in args})
+    for budget in (1, 5000, 40000):
+        monkeypatch.setattr(banded, "TILE_BYTES", budget)
+        assert tile_quantum(k, g, method="banded") < g.output_hw[0]
+        got = convolve(x, k, method="banded", **args).output
+        np.testing.assert_array_equal(got.view(np.uint32), whole.view(np.uint32))
+
+
+@pytest.mark.parametrize("stride", [1, 2, (3, 1)])
+@pytest.mark.parametrize("dilation", [1, 2, (3, 2)])
+@pytest.mark.parametrize("width", [300, 2000, 16384])
+def test_banded_quantum_is_a_multiple_of_the_separable_one(stride, dilation, width):
+    """A bank mixing the two methods cuts strips at the larger quantum, not a product."""
+    k = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
+    g = resolve_geometry((4096, width), k.shape, padding="same", stride=stride, dilation=dilation)
+    banded = tile_quantum(k, g, method="banded", channels=3)
+    separable = tile_quantum(k, g, method="separable", channels=3)
+    assert banded % separable == 0
+    assert banded <= 2 * separable

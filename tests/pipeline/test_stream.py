@@ -23,7 +23,7 @@ from convcli.pipeline import ApplySettings, ConvOptions, build_plan, filter_imag
 from convcli.pipeline import run as run_module
 
 RNG = np.random.default_rng(10)
-PHOTO = RNG.integers(0, 256, (150, 2000, 3), dtype=np.uint8)
+PHOTO = RNG.integers(0, 256, (200, 2000, 3), dtype=np.uint8)
 RANDOM15 = Kernel("random15", RNG.normal(size=(15, 15)))
 RANDOM_EVEN = Kernel("even", RNG.normal(size=(4, 6)), anchor=(1, 4), offset=3.5)
 
@@ -199,14 +199,14 @@ def test_what_goes_the_whole_image_way(tmp_path: Path) -> None:
 
 
 def test_the_bomb_guard_counts_pixels_held(tmp_path: Path, small_strips: list[int]) -> None:
-    source = _save(tmp_path, "rgb.tif")  # 150 x 2000 = 300,000 pixels
+    source = _save(tmp_path, "rgb.tif")  # 200 x 2000 = 400,000 pixels
     settings = ApplySettings(build_plan([K("box:3")]), max_pixels=100_000)
     result = filter_image(str(source), [str(tmp_path / "o.tif")], ["tiff"], settings)
-    assert result.maps[0].shape == (150, 2000, 3)  # strips of a few rows: under the limit
-    assert small_strips == [4]
+    assert result.maps[0].shape == (200, 2000, 3)  # strips of a few rows: under the limit
+    assert small_strips == [5]
     message = (  # JPEG is not written in strips: the whole image is read, and guarded
-        f"{source}: 2000x150 = 300000 pixels is over the limit of 100000 pixels (a guard "
-        "against decompression bombs); pass --max-pixels 300000 or more if you trust this file"
+        f"{source}: 2000x200 = 400000 pixels is over the limit of 100000 pixels (a guard "
+        "against decompression bombs); pass --max-pixels 400000 or more if you trust this file"
     )
     with pytest.raises(ImageError, match=re.escape(message)):
         filter_image(str(source), [str(tmp_path / "o.jpg")], ["jpeg"], settings)
