@@ -16,14 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import dask
+import distributed.gc
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 
 from convcli.batch.cluster import DaskTarget
@@ -76,10 +79,10 @@ def run_on_dask(
         return
     finished = False
     try:
-        with client_for(target) as client:
+        with kept_interrupts() as interrupted, client_for(target) as client:
             check_versions(client)
             size = files_per_task(len(jobs), sum(client.nthreads().values()))
-            tasks = _Tasks(client, worker)
+            tasks = _Tasks(client, worker, interrupted)
             try:
                 for start in range(0, len(jobs), size):
                     tasks.submit(jobs[start : start + size])
@@ -90,6 +93,63 @@ def run_on_dask(
     finally:
         if finished or target.address is None:  # no writer is left: a local cluster is closed
             remove_leftovers(jobs)
+
+
+@contextmanager
+def kept_interrupts() -> Iterator[Callable[[], None]]:
+    """Ctrl-C and SIGTERM that Dask's callbacks swallowed, raised again: yields the check.
+
+    A signal's exception is raised wherever the main thread is, and one raised inside a
+    garbage-collector callback (Dask's GC diagnosis) is printed as "Exception ignored"
+    and lost: the run went on to the end and exited 0. While this context is open, each
+    SIGINT/SIGTERM is also remembered, and the check raises it again (through the handler
+    that was there: ``KeyboardInterrupt``, or the CLI's SIGTERM exception) if the run
+    still goes on. Outside the main thread the check does nothing.
+    """
+    caught: list[int] = []
+    kept: dict[int, Callable[[int, FrameType | None], Any]] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                kept[signum] = handler
+                signal.signal(signum, _remembering(handler, caught))
+
+    def check() -> None:
+        if caught:
+            signum = caught.pop(0)
+            caught.clear()
+            kept[signum](signum, None)
+
+    try:
+        yield check
+    finally:
+        for number, previous in kept.items():
+            signal.signal(number, previous)
+
+
+def _remembering(
+    handler: Callable[[int, FrameType | None], Any], caught: list[int]
+) -> Callable[[int, FrameType | None], Any]:
+    def remember(signum: int, frame: FrameType | None) -> Any:
+        caught.append(signum)
+        if _in_gc_callback(frame):  # raised there, it would be printed and lost: the check
+            return None  # raises it when the run next looks
+        return handler(signum, frame)
+
+    return remember
+
+
+def _in_gc_callback(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs in Dask's garbage-collector callback (its scheduler's)."""
+    while frame is not None:
+        if frame.f_code is _GC_CALLBACK:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_GC_CALLBACK = distributed.gc.GCDiagnosis._gc_callback.__code__
 
 
 def files_per_task(files: int, slots: int, most: int = 8) -> int:
@@ -114,8 +174,10 @@ def run_task(worker: Callable[[Job], Outcome], jobs: Sequence[Job]) -> list[Outc
 class _Tasks:
     """The tasks of a batch: a task whose workers all died is split into one task a file."""
 
-    def __init__(self, client: Client, worker: Callable[[Job], Outcome]) -> None:
-        self.client, self.worker = client, worker
+    def __init__(
+        self, client: Client, worker: Callable[[Job], Outcome], interrupted: Callable[[], None]
+    ) -> None:
+        self.client, self.worker, self.interrupted = client, worker, interrupted
         self.pending: dict[Any, Sequence[Job]] = {}
         self.finished = as_completed(loop=client.loop)
 
@@ -128,6 +190,7 @@ class _Tasks:
     def outcomes(self) -> Iterator[tuple[Job, Outcome]]:
         """``(job, outcome)`` of every file, as its task ends."""
         for future in self.finished:
+            self.interrupted()
             jobs = self.pending.pop(future)
             try:
                 outcomes = future.result()

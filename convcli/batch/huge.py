@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import CancelledError
 from contextlib import closing
 from dataclasses import replace
@@ -28,7 +28,7 @@ import zarr
 from distributed import Client, KilledWorker, as_completed
 
 from convcli.batch.cluster import DaskTarget
-from convcli.batch.dask import check_versions, client_for
+from convcli.batch.dask import check_versions, client_for, kept_interrupts
 from convcli.batch.naming import Job
 from convcli.batch.run import Outcome, error_line
 from convcli.batch.strips import staged_arrays
@@ -100,18 +100,18 @@ def run_huge(job: Job, settings: ApplySettings, target: DaskTarget) -> Outcome |
 def _run(split: Split, target: DaskTarget) -> list[Streamed]:
     job = split.job
     if job.specs[0].fmt != ZARR:
-        with client_for(target) as client:
+        with kept_interrupts() as interrupted, client_for(target) as client:
             check_versions(client)
-            return _to_files(client, split)
+            return _to_files(client, split, interrupted)
     chunks = (split.cuts[0][1] - split.cuts[0][0], *split.output_shape[1:])
     outputs = [spec.output for spec in job.specs]
     # the arrays are dropped after the cluster is closed: a strip task still running when
     # another failed (a full disk) would otherwise write into a folder already removed
     with staged_arrays(outputs, split.output_shape, chunks, split.dtype,
                        existing=job.specs[0].existing) as works:  # fmt: skip
-        with client_for(target) as client:
+        with kept_interrupts() as interrupted, client_for(target) as client:
             check_versions(client)
-            parts = _to_zarr(client, split, works)
+            parts = _to_zarr(client, split, works, interrupted)
         reports = [StripReport() for _ in job.specs]
         for part in parts:
             for report, strip in zip(reports, part, strict=True):
@@ -129,11 +129,20 @@ def _run(split: Split, target: DaskTarget) -> list[Streamed]:
     ]  # fmt: skip
 
 
-def _to_zarr(client: Client, split: Split, works: Sequence[str]) -> list[list[MappedStrip]]:
-    """Every strip task writes its strip into the arrays ``works``; the reports come back."""
+def _to_zarr(
+    client: Client, split: Split, works: Sequence[str], interrupted: Callable[[], None]
+) -> list[list[MappedStrip]]:
+    """Every strip task writes its strip into the arrays ``works``; the reports come back.
+
+    ``interrupted`` raises a Ctrl-C that Dask swallowed (see ``kept_interrupts``).
+    """
     futures = [client.submit(zarr_strip, split.job, cut, works, pure=False) for cut in split.cuts]
     try:
-        return [future.result() for future in as_completed(futures)]
+        parts = []
+        for future in as_completed(futures):
+            interrupted()
+            parts.append(future.result())
+        return parts
     finally:
         client.cancel(futures)
 
@@ -149,18 +158,20 @@ def zarr_strip(job: StripJob, cut: Pair, arrays: Sequence[str]) -> list[MappedSt
     return [replace(strip, pixels=e) for strip, e in zip(mapped, empty, strict=True)]
 
 
-def _to_files(client: Client, split: Split) -> list[Streamed]:
+def _to_files(client: Client, split: Split, interrupted: Callable[[], None]) -> list[Streamed]:
     """The strips come back in order and go through the strip writers."""
     job = split.job
-    strips = _in_order(client, job, split.cuts, AHEAD * max(1, sum(client.nthreads().values())))
+    ahead = AHEAD * max(1, sum(client.nthreads().values()))
+    strips = _in_order(client, job, split.cuts, ahead, interrupted)
     with closing(strips):
         return write_maps(strips, job.specs, split.output_shape[0], job.plan.map_names,
                           job.gains)  # fmt: skip
 
 
 def _in_order(
-    client: Client, job: StripJob, cuts: Sequence[Pair], ahead: int
-) -> Generator[tuple[Pair, list[MappedStrip]], None, None]:
+    client: Client, job: StripJob, cuts: Sequence[Pair], ahead: int,
+    interrupted: Callable[[], None],
+) -> Generator[tuple[Pair, list[MappedStrip]], None, None]:  # fmt: skip
     """Each strip's maps, top to bottom, with at most ``ahead`` tasks sent beyond it."""
     pending: deque[tuple[Pair, Any]] = deque()
     waiting = iter(cuts)
@@ -171,7 +182,9 @@ def _in_order(
             if not pending:
                 return
             cut, future = pending.popleft()
-            yield cut, future.result()
+            strip = future.result()
+            interrupted()
+            yield cut, strip
             future.release()
     finally:
         client.cancel([future for _, future in pending])

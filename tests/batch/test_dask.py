@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -204,3 +205,35 @@ def test_apply_without_dask_imports_no_dask(photo: Path, tmp_path: Path) -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.stdout, done.returncode) == ("[]\n", 0), done.stderr
+
+
+def test_an_interrupt_swallowed_during_a_dask_run_is_raised_again() -> None:
+    # Dask's scheduler hooks a garbage-collector callback into the client; a Ctrl-C raised
+    # inside it was printed as "Exception ignored" and lost, and the run ended with exit 0
+    dask = pytest.importorskip("convcli.batch.dask")
+    before = signal.getsignal(signal.SIGINT)
+    with dask.kept_interrupts() as check:
+        check()  # nothing caught: nothing raised
+        handler = signal.getsignal(signal.SIGINT)
+        assert handler is not before
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, None)  # raised where it lands, as before
+        with pytest.raises(KeyboardInterrupt):
+            check()  # and again by the run's next check, in case that one was swallowed
+        check()  # once
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_interrupt_inside_dasks_gc_callback_waits_for_the_check() -> None:
+    dask = pytest.importorskip("convcli.batch.dask")
+    import distributed.gc
+
+    callback = SimpleNamespace(f_code=distributed.gc.GCDiagnosis._gc_callback.__code__,
+                               f_back=None)  # fmt: skip
+    inner = SimpleNamespace(f_code=test_dask_values.__code__, f_back=callback)
+    with dask.kept_interrupts() as check:
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        assert handler(signal.SIGINT, inner) is None  # not raised inside the callback
+        with pytest.raises(KeyboardInterrupt):
+            check()  # but by the run's next check
