@@ -77,7 +77,7 @@ def can_stream(plan: FilterPlan, image: RowImage, options: ConvOptions) -> bool:
     """Whether every map of ``plan`` has one output height, so strips of rows line up."""
     if plan.chain:
         return False
-    heights = {g.output_hw[0] for g in _geometries(plan, image, options)}
+    heights = {g.output_hw[0] for g in all_geometries(plan, image, options)}
     return len(heights) == 1 and heights != {0}
 
 
@@ -87,7 +87,8 @@ def _kernels(plan: FilterPlan) -> list[Kernel]:
     ]
 
 
-def _geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list[Geometry]:
+def all_geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list[Geometry]:
+    """The geometry of every kernel of the plan on ``image``."""
     hw = (image.shape[0], image.shape[1])
     return [kernel_geometry(k, hw, options) for k in _kernels(plan)]
 
@@ -98,7 +99,7 @@ def strip_rows(
 ) -> int:  # fmt: skip
     """Output rows per strip: a multiple of every kernel's tile quantum, near ``target``
     bytes of one map's float32 values (:data:`STRIP_BYTES` when None)."""
-    geometries = _geometries(plan, image, options)
+    geometries = all_geometries(plan, image, options)
     quanta = [
         tile_quantum(k.weights, g, method=options.method, flip=options.flip,
                      channels=channels, dtype=np.float32)
@@ -118,7 +119,7 @@ def strips(
     image: RowImage, plan: FilterPlan, options: ConvOptions, rows: int, gray: bool
 ) -> Iterator[tuple[tuple[int, int], list[Run]]]:
     """Each strip of output rows with the plan's runs on it (raw float maps)."""
-    for cut in _cuts(_geometries(plan, image, options)[0].output_hw[0], rows):
+    for cut in _cuts(first_geometry(plan, image, options).output_hw[0], rows):
         yield cut, strip_runs(image, plan, options, cut, gray)
 
 
@@ -127,7 +128,7 @@ def strip_runs(
 ) -> list[Run]:
     """The plan's runs (raw float maps) on output rows ``cut``, from the input rows they need."""
     hw = (image.shape[0], image.shape[1])
-    geometries = _geometries(plan, image, options)
+    geometries = all_geometries(plan, image, options)
     held = held_rows([needed_rows(g, cut, options.padding_mode) for g in geometries])
     block = image.rows(held)
     if gray and block.ndim == 3:
@@ -238,7 +239,7 @@ def stream_maps(
     """
     channels = 1 if gray or len(image.shape) == 2 else image.shape[2]
     rows = strip_rows(plan, image, options, channels)
-    geometry = _geometries(plan, image, options)[0]
+    geometry = first_geometry(plan, image, options)
     if image.streamed:
         check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
     stats = _statistics(image, plan, options, rows, gray, specs)
@@ -271,7 +272,7 @@ def _statistics(
     specs: Sequence[OutputSpec],
 ) -> list[Statistics | None]:
     """A first pass gathering the statistics of the maps whose mapping needs them."""
-    out_h, out_w = _geometries(plan, image, options)[0].output_hw
+    out_h, out_w = first_geometry(plan, image, options).output_hw
     size = out_h * out_w * planes_of(image, gray)
     stats: list[Statistics | None] = [
         (
@@ -324,14 +325,9 @@ def output_spec(
                       reason, existing)  # fmt: skip
 
 
-def all_geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list[Geometry]:
-    """The geometry of every kernel of the plan on ``image``."""
-    return _geometries(plan, image, options)
-
-
 def first_geometry(plan: FilterPlan, image: RowImage, options: ConvOptions) -> Geometry:
     """The geometry of the plan's first kernel on ``image``."""
-    return _geometries(plan, image, options)[0]
+    return all_geometries(plan, image, options)[0]
 
 
 def planes_of(image: RowImage, gray: bool) -> int:
