@@ -32,7 +32,7 @@ def _header(shape: tuple[int, ...], dtype: Any) -> bytes:
     height, width = shape[0], shape[1]
     bands = 1 if len(shape) == 2 else shape[2]
     depth = np.dtype(dtype).itemsize * 8
-    color_type = {1: 0, 3: 2}[bands]
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[bands]  # gray, gray + alpha, RGB, RGB + alpha
     return _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0))
 
 

@@ -3,8 +3,10 @@
 :func:`open_rows` gives a :class:`RowImage` for the images the strip pipeline streams:
 a TIFF that :mod:`convcli.io.tiff` reads is decoded strip by strip as rows are asked
 for; any other format Pillow decodes to 8-bit gray or RGB (or 16-bit gray) is decoded
-once, as integers, with no float copy. Everything else (alpha kept, 16-bit colour PNG,
-32-bit integer or float data from Pillow) returns None: the whole-image path reads it.
+once, as integers, with no float copy, and so is 8-bit gray or RGB with alpha when the
+caller takes alpha (its rows then carry it as their last sample). Everything else (a TIFF
+with alpha kept, 16-bit colour PNG, 32-bit integer or float data from Pillow) returns
+None: the whole-image path reads it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class RowImage:
         What the whole-image path keeps of the file (ICC, EXIF, DPI), read by Pillow.
     upright : bool
         Whether the rows are upright as read (False: a TIFF whose EXIF orientation is not 1).
+    alpha : bool
+        Whether rows carry alpha as their last sample (after the colour of ``shape``).
     """
 
     name: str
@@ -62,10 +66,17 @@ class RowImage:
     frames: int = 1
     meta: ImageMeta = field(default_factory=ImageMeta)
     upright: bool = True
+    alpha: bool = False
+    _alpha_low: Callable[[], float] = field(repr=False, default=lambda: 0.0)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        """Colour rows ``start:stop`` as stored (uint8, uint16, float32 or float64)."""
+        """Rows ``start:stop`` as stored (uint8, uint16, float32 or float64), alpha last
+        when :attr:`alpha`."""
         return self._read(start, stop)
+
+    def lowest_alpha(self) -> float:
+        """The lowest alpha of the image (:attr:`max_value` where every pixel is opaque)."""
+        return self._alpha_low() if self.alpha else self.max_value
 
     def rows(self, held: np.ndarray) -> np.ndarray:
         """The rows numbered ``held`` (ascending), reading each run of consecutive rows once."""
@@ -80,7 +91,9 @@ class RowImage:
         self._close()
 
 
-def open_rows(source: Source, *, max_pixels: int | None, drop_alpha: bool) -> RowImage | None:
+def open_rows(
+    source: Source, *, max_pixels: int | None, drop_alpha: bool, keep_alpha: bool = False
+) -> RowImage | None:
     """Open ``source`` for the strip pipeline, or None for the whole-image path.
 
     Parameters
@@ -91,6 +104,9 @@ def open_rows(source: Source, *, max_pixels: int | None, drop_alpha: bool) -> Ro
         The ``--max-pixels`` guard (None: the default).
     drop_alpha : bool
         Whether alpha is not wanted (``--alpha drop``): images with alpha stream then.
+    keep_alpha : bool
+        Whether the caller takes rows with alpha (:attr:`RowImage.alpha`): 8-bit gray or
+        RGB with alpha that Pillow decodes stream then too.
 
     A TIFF is opened, not decoded: the caller checks the pixels it will hold at once
     with :func:`check_held` (the guard for a streamed file), the others are checked here.
@@ -107,7 +123,7 @@ def open_rows(source: Source, *, max_pixels: int | None, drop_alpha: bool) -> Ro
         return _tiff_rows(source)
     if layout is not None:
         return None
-    return _pillow_rows(source, max_pixels, drop_alpha)
+    return _pillow_rows(source, max_pixels, drop_alpha, keep_alpha and not drop_alpha)
 
 
 def _tiff_rows(source: Source) -> RowImage:
@@ -149,15 +165,18 @@ def check_held(name: str, held: int, max_pixels: int | None) -> None:
         raise ImageError(msg)
 
 
-def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> RowImage | None:
-    """8-bit gray/RGB (or 16-bit gray) decoded by Pillow as integers; None for other data."""
+def _pillow_rows(
+    source: Source, max_pixels: int | None, drop_alpha: bool, keep_alpha: bool
+) -> RowImage | None:
+    """8-bit gray/RGB (or 16-bit gray) decoded by Pillow as integers, with alpha if
+    ``keep_alpha``; None for other data."""
     with open_image(source) as im:
         target = target_mode(im)
         colour = {"L": "L", "RGB": "RGB", "LA": "L", "RGBA": "RGB"}.get(target)
         sixteen = target.startswith("I;16")
         if (
             (colour is None and not sixteen)
-            or (target in ("LA", "RGBA") and not drop_alpha)
+            or (target in ("LA", "RGBA") and not (drop_alpha or keep_alpha))
             or png16_rawmode(im) is not None
         ):
             return None
@@ -175,14 +194,18 @@ def _pillow_rows(source: Source, max_pixels: int | None, drop_alpha: bool) -> Ro
     width, height = decoded.size
     depth = 16 if sixteen else 8
     shape = (height, width) if colour == "L" or colour is None else (height, width, 3)
+    alpha = keep_alpha and target in ("LA", "RGBA")
 
     def read(start: int, stop: int) -> np.ndarray:
         with decoding(name):
             block = np.asarray(decoded.crop((0, start, width, stop)))
-        return _colour_samples(block, target, colour)
+        return block if alpha else _colour_samples(block, target, colour)
+
+    def lowest() -> float:
+        return float(np.asarray(decoded.getchannel("A")).min())
 
     return RowImage(name, shape, float(2**depth - 1), depth, mode, False, read, decoded.close,
-                    frames, meta)  # fmt: skip
+                    frames, meta, alpha=alpha, _alpha_low=lowest)  # fmt: skip
 
 
 def _colour_samples(block: np.ndarray, target: str, colour: str | None) -> np.ndarray:

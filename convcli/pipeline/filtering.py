@@ -171,28 +171,41 @@ def evaluate(
     return [(values, applied, combined_sum([s for _, _, s in runs], combine))]
 
 
-def alpha_on_grid(alpha: np.ndarray, applied: Sequence[Applied], chain: bool) -> np.ndarray:
+def alpha_on_grid(
+    alpha: np.ndarray, applied: Sequence[Applied], chain: bool, window: Window | None = None
+) -> np.ndarray:
     """Sample ``alpha`` at the input pixel under each output pixel's anchor tap.
 
     Beyond the border the edge value is repeated. For a chain every step is followed;
     otherwise the first kernel's grid is used (every kernel of a combined bank has it).
+    With a ``window`` (not for chains), ``alpha`` holds the image rows ``window.held``,
+    which include :func:`alpha_rows`, and the output rows ``window.out_rows`` are sampled.
     """
+    if window is not None:
+        step = applied[0]
+        rows = np.searchsorted(window.held, _grid(step.geometry, step.tap, 0, window.out_rows))
+        cols = _grid(step.geometry, step.tap, 1, (0, step.geometry.output_hw[1]))
+        return alpha[np.ix_(rows, cols)]
     steps = applied if chain else applied[:1]
     for step in steps:
-        alpha = _sample(alpha, step.geometry, step.tap)
+        out_hw = step.geometry.output_hw
+        index = [_grid(step.geometry, step.tap, a, (0, out_hw[a])) for a in (0, 1)]
+        alpha = alpha[np.ix_(index[0], index[1])]
     return alpha
 
 
-def _sample(alpha: np.ndarray, geometry: Geometry, tap: Pair) -> np.ndarray:
-    index = [
-        np.clip(
-            np.arange(geometry.output_hw[a]) * geometry.stride[a] - geometry.pads[a][0] + tap[a],
-            0,
-            geometry.input_hw[a] - 1,
-        )
-        for a in (0, 1)
-    ]
-    return alpha[np.ix_(index[0], index[1])]
+def alpha_rows(
+    kernel: Kernel, geometry: Geometry, options: ConvOptions, out_rows: Pair
+) -> np.ndarray:
+    """The image rows :func:`alpha_on_grid` samples for output rows ``out_rows`` of ``kernel``."""
+    tap = anchor_tap(kernel.shape, kernel.anchor_as_run(options.flip), options.dilation)
+    return _grid(geometry, tap, 0, out_rows)
+
+
+def _grid(geometry: Geometry, tap: Pair, axis: int, out: Pair) -> np.ndarray:
+    """Input positions under the anchor tap of outputs ``out[0]:out[1]`` along ``axis``."""
+    first = np.arange(*out) * geometry.stride[axis] - geometry.pads[axis][0] + tap[axis]
+    return np.clip(first, 0, geometry.input_hw[axis] - 1)
 
 
 def apply_plan(
@@ -203,6 +216,8 @@ def apply_plan(
     alpha: np.ndarray | None = None,
     alpha_mode: AlphaMode = "keep",
     alpha_max: float = 255.0,
+    window: Window | None = None,
+    weigh: bool | None = None,
 ) -> list[FeatureMap]:
     """Filter an image array with a plan; return its feature map(s).
 
@@ -221,6 +236,13 @@ def apply_plan(
         weighting and no alpha out (colour under transparent pixels counts as it is).
     alpha_max : float
         The alpha of an opaque pixel (255 for 8-bit images, 65535 for 16-bit).
+    window : Window, optional
+        ``pixels`` (and ``alpha``) hold the image rows ``window.held``: the maps are the
+        output rows ``window.out_rows``, the same bits as those rows of the whole (see
+        :func:`correlate`; not for chains).
+    weigh : bool, optional
+        Whether colour is alpha-weighted; by default where some pixel is not opaque and
+        no kernel adds an offset (a strip is told what the whole image decides).
 
     Returns
     -------
@@ -243,13 +265,22 @@ def apply_plan(
         msg = f"alpha mode {alpha_mode!r} is not one of {', '.join(ALPHA_MODES)}"
         raise ValueError(msg)
     if alpha is None or alpha_mode == "drop":
-        return _maps(evaluate(pixels, plan, options), plan, None, None)
-    if float(alpha.min()) < alpha_max and not _offsets(plan):
-        return _premultiplied(pixels, alpha, plan, options, alpha_mode == "keep", alpha_max)
+        return _maps(evaluate(pixels, plan, options, window), plan, None, None)
+    if weigh is None:
+        weigh = alpha_weighted(plan, float(alpha.min()), alpha_max)
+    if weigh:
+        keep = alpha_mode == "keep"
+        return _premultiplied(pixels, alpha, plan, options, keep, alpha_max, window)
     if alpha_mode == "filter":  # opaque: nothing to weight, the colour as without alpha
         stacked = np.dstack([pixels, alpha])
-        return _maps(evaluate(stacked, plan, options), plan, None, pixels.ndim)
-    return _maps(evaluate(pixels, plan, options), plan, alpha, None)
+        return _maps(evaluate(stacked, plan, options, window), plan, None, pixels.ndim)
+    return _maps(evaluate(pixels, plan, options, window), plan, alpha, None, window)
+
+
+def alpha_weighted(plan: FilterPlan, lowest_alpha: float, alpha_max: float) -> bool:
+    """Whether colour is filtered alpha-weighted: some pixel is not opaque (its alpha is
+    below ``alpha_max``) and no kernel adds an offset."""
+    return lowest_alpha < alpha_max and not _offsets(plan)
 
 
 def _offsets(plan: FilterPlan) -> bool:
@@ -265,9 +296,10 @@ def _premultiplied(
     options: ConvOptions,
     keep: bool,
     alpha_max: float,
+    window: Window | None = None,
 ) -> list[FeatureMap]:
     """Filter colour x coverage and the coverage itself; divide back where the sum is not 0."""
-    runs = evaluate(_weighted(pixels, alpha, alpha_max), plan, options)
+    runs = evaluate(_weighted(pixels, alpha, alpha_max), plan, options, window)
     straight: list[np.ndarray] = []
     maps = []
     for index, (name, (values, applied, ksum)) in enumerate(
@@ -276,9 +308,9 @@ def _premultiplied(
         colour, filtered = _split_alpha(values, pixels.ndim)
         colour, unseen = _unpremultiply(colour, filtered, ksum)
         if unseen is not None:  # nothing visible in the window: the colour as stored
-            straight = straight or [r for r, _, _ in evaluate(pixels, plan, options)]
+            straight = straight or [r for r, _, _ in evaluate(pixels, plan, options, window)]
             colour[unseen] = straight[index][unseen]
-        out_alpha = alpha_on_grid(alpha, applied, plan.chain) if keep else None
+        out_alpha = alpha_on_grid(alpha, applied, plan.chain, window) if keep else None
         if out_alpha is None:
             out_alpha = filtered * filtered.dtype.type(alpha_max)
         maps.append(FeatureMap(name, colour, out_alpha, ksum, applied))
@@ -323,12 +355,13 @@ def _maps(
     plan: FilterPlan,
     keep_alpha: np.ndarray | None,
     split_ndim: int | None,
+    window: Window | None = None,
 ) -> list[FeatureMap]:
     maps = []
     for name, (values, applied, ksum) in zip(plan.map_names, runs, strict=True):
         alpha = None
         if keep_alpha is not None:
-            alpha = alpha_on_grid(keep_alpha, applied, plan.chain)
+            alpha = alpha_on_grid(keep_alpha, applied, plan.chain, window)
         if split_ndim is not None:
             values, alpha = _split_alpha(values, split_ndim)
         maps.append(FeatureMap(name, values, alpha, ksum, applied))

@@ -34,7 +34,14 @@ from convcli.geometry import Geometry, Pair
 from convcli.io import luma
 from convcli.io.rows import RowImage, check_held
 from convcli.kernels import Kernel
-from convcli.pipeline.filtering import Applied, Window, evaluate, kernel_geometry
+from convcli.pipeline.filtering import (
+    AlphaMode,
+    FeatureMap,
+    Window,
+    alpha_rows,
+    apply_plan,
+    kernel_geometry,
+)
 from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum
 from convcli.pipeline.strip_pixels import strip_pixels
 from convcli.pipeline.strip_stats import Statistics, StripReport, strip_gain
@@ -44,12 +51,19 @@ from convcli.values import (
     magnitude_percentile,
     map_range,
     resolve_mapping,
+    to_pixels,
 )
 
 STRIP_BYTES = 8 * 2**20
 """About the float32 bytes of one kernel's response per strip (strips are whole quanta)."""
 
-Run = tuple[np.ndarray, tuple[Applied, ...], float]
+
+@dataclass(frozen=True)
+class AlphaWork:
+    """How the alpha of an image with alpha is used, decided once for the whole image."""
+
+    mode: AlphaMode  # ``keep`` or ``filter``
+    weigh: bool  # colour alpha-weighted (:func:`~convcli.pipeline.filtering.alpha_weighted`)
 
 
 @dataclass(frozen=True)
@@ -116,45 +130,70 @@ def _cuts(total: int, rows: int) -> list[tuple[int, int]]:
 
 
 def strips(
-    image: RowImage, plan: FilterPlan, options: ConvOptions, rows: int, gray: bool
-) -> Iterator[tuple[tuple[int, int], list[Run]]]:
-    """Each strip of output rows with the plan's runs on it (raw float maps)."""
+    image: RowImage,
+    plan: FilterPlan,
+    options: ConvOptions,
+    rows: int,
+    gray: bool,
+    alpha: AlphaWork | None = None,
+) -> Iterator[tuple[tuple[int, int], list[FeatureMap]]]:
+    """Each strip of output rows with the plan's maps on it (raw float values)."""
     for cut in _cuts(first_geometry(plan, image, options).output_hw[0], rows):
-        yield cut, strip_runs(image, plan, options, cut, gray)
+        yield cut, strip_runs(image, plan, options, cut, gray, alpha)
 
 
 def strip_runs(
-    image: RowImage, plan: FilterPlan, options: ConvOptions, cut: Pair, gray: bool
-) -> list[Run]:
-    """The plan's runs (raw float maps) on output rows ``cut``, from the input rows they need."""
+    image: RowImage,
+    plan: FilterPlan,
+    options: ConvOptions,
+    cut: Pair,
+    gray: bool,
+    alpha: AlphaWork | None = None,
+) -> list[FeatureMap]:
+    """The plan's maps (raw float values, alpha on their grid when ``image.alpha``) on
+    output rows ``cut``, from the input rows they need."""
     hw = (image.shape[0], image.shape[1])
     geometries = all_geometries(plan, image, options)
-    held = held_rows([needed_rows(g, cut, options.padding_mode) for g in geometries])
+    needed = [needed_rows(g, cut, options.padding_mode) for g in geometries]
+    if image.alpha:  # the rows alpha is sampled from
+        needed += [alpha_rows(k, g, options, cut) for k, g in zip(_kernels(plan), geometries,
+                                                                      strict=True)]  # fmt: skip
+    held = held_rows(needed)
     block = image.rows(held)
+    window = Window(hw, held, cut)
+    if image.alpha:
+        assert alpha is not None, "an image with alpha needs its AlphaWork"
+        colour = block[..., :-1] if block.shape[2] > 2 else block[..., 0]
+        return apply_plan(colour, plan, options, alpha=block[..., -1], alpha_mode=alpha.mode,
+                          alpha_max=image.max_value, window=window, weigh=alpha.weigh)  # fmt: skip
     if gray and block.ndim == 3:
         block = luma(block)
     elif block.dtype == np.float64:
         block = block.astype(np.float32)  # the whole-image path reads float32
-    return evaluate(block, plan, options, Window(hw, held, cut))
+    return apply_plan(block, plan, options, window=window)
 
 
 def map_runs(
-    runs: Sequence[Run],
+    runs: Sequence[FeatureMap],
     specs: Sequence[OutputSpec],
     max_value: float,
     stats: Sequence[Statistics | None],
     gains: Sequence[float],
 ) -> list[MappedStrip]:
-    """Each map's run on one strip mapped to pixels, with what the mapping did."""
+    """Each map on one strip mapped to pixels (alpha, if any, last), with what the
+    mapping did."""
     mapped = []
-    for spec, st, gain, (values, applied, kernel_sum) in zip(specs, stats, gains, runs,
-                                                              strict=True):  # fmt: skip
-        strip_range = _strip_range(values)
+    for spec, st, gain, fmap in zip(specs, stats, gains, runs, strict=True):
+        strip_range = _strip_range(fmap.values)
         report = StripReport()
-        report.add(values, strip_range)  # before the mapping overwrites the values
-        pixels, clipped = _map_strip(values, spec, max_value, st, gain, strip_range)
+        report.add(fmap.values, strip_range)  # before the mapping overwrites the values
+        pixels, clipped = _map_strip(fmap.values, spec, max_value, st, gain, strip_range)
         report.clipped = clipped
-        mapped.append(MappedStrip(pixels, report, applied, kernel_sum))
+        if fmap.alpha is not None and spec.depth is not None:
+            alpha = to_pixels(fmap.alpha, spec.depth, max_value=max_value)
+            pixels = np.concatenate([pixels.reshape(*alpha.shape, -1), alpha[..., None]], axis=2)
+        ksum = 0.0 if fmap.kernel_sum is None else fmap.kernel_sum
+        mapped.append(MappedStrip(pixels, report, fmap.applied, ksum, fmap.alpha is not None))
     return mapped
 
 
@@ -226,6 +265,7 @@ def stream_maps(
     *,
     gray: bool,
     max_pixels: int | None,
+    alpha: AlphaWork | None = None,
 ) -> list[Streamed]:
     """Every feature map of ``plan`` on ``image``, made strip by strip (see the module).
 
@@ -242,11 +282,11 @@ def stream_maps(
     geometry = first_geometry(plan, image, options)
     if image.streamed:
         check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
-    stats = _statistics(image, plan, options, rows, gray, specs)
+    stats = _statistics(image, plan, options, rows, gray, specs, alpha)
     gains = [strip_gain(spec, st, image.max_value) for spec, st in zip(specs, stats, strict=True)]
 
     def mapped() -> Iterator[tuple[Pair, list[MappedStrip]]]:
-        for cut, runs in strips(image, plan, options, rows, gray):
+        for cut, runs in strips(image, plan, options, rows, gray, alpha):
             strip = map_runs(runs, specs, image.max_value, stats, gains)
             del runs  # the float values are freed before the next strip is computed
             yield cut, strip
@@ -270,6 +310,7 @@ def _statistics(
     rows: int,
     gray: bool,
     specs: Sequence[OutputSpec],
+    alpha: AlphaWork | None,
 ) -> list[Statistics | None]:
     """A first pass gathering the statistics of the maps whose mapping needs them."""
     out_h, out_w = first_geometry(plan, image, options).output_hw
@@ -284,11 +325,11 @@ def _statistics(
     ]
     if not any(spec.image_wide for spec in specs):
         return stats
-    for _, runs in strips(image, plan, options, rows, gray):
-        for st, (values, _, _) in zip(stats, runs, strict=True):
+    for _, runs in strips(image, plan, options, rows, gray, alpha):
+        for st, fmap in zip(stats, runs, strict=True):
             if st is not None:
-                st.add(values)
-        del runs, values
+                st.add(fmap.values)
+        del runs, fmap
     return stats
 
 
@@ -331,5 +372,5 @@ def first_geometry(plan: FilterPlan, image: RowImage, options: ConvOptions) -> G
 
 
 def planes_of(image: RowImage, gray: bool) -> int:
-    """Colour planes of each map (no alpha is streamed)."""
+    """Colour planes of each map (alpha not counted)."""
     return 1 if gray or len(image.shape) == 2 else int(image.shape[2])

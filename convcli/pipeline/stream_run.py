@@ -4,10 +4,11 @@
 image filtered in strips (:mod:`~convcli.pipeline.stream`), or None: the whole-image path
 then runs. Strips are taken only where they give what the whole-image path gives (the
 same pixels, metadata, warnings, summary and ``existing`` policy): an integer image of one
-frame with no alpha to weight, kept or gray colour, a plan without a chain, no EXIF (TIFF
-rows are read as stored, not turned upright; tifffile writes no EXIF), and outputs that are
-PNG or uncompressed TIFF files of integer pixels. The ICC profile and DPI are carried by
-the strip writers. Every other case (alpha weighting, frames, ``--color luma``, float
+frame, kept or gray colour (alpha, kept or filtered, with kept colour of an image Pillow
+decodes), a plan without a chain, no EXIF (TIFF rows are read as stored, not turned
+upright; tifffile writes no EXIF), and outputs that are PNG or uncompressed TIFF files of
+integer pixels. The ICC profile and DPI are carried by the strip writers. Every other case
+(a TIFF's alpha kept, frames, ``--color luma``, float
 images, ``-o -``, ``.npy``, ``raw``, JPEG/WebP/GIF/BMP, ``--compression``) falls back.
 """
 
@@ -26,8 +27,10 @@ from convcli.io.meta import ImageMeta, save_arguments
 from convcli.io.rows import RowImage, open_rows
 from convcli.io.tiff_write import exif_tags
 from convcli.io.write import png_meta_chunks
+from convcli.pipeline.filtering import alpha_weighted
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.stream import (
+    AlphaWork,
     OutputSpec,
     all_geometries,
     can_stream,
@@ -113,9 +116,9 @@ def filter_in_strips(
         return None
     if isinstance(source, str) and source.lower().endswith(".npy"):  # values, not pixels
         return None
-    image = open_rows(
-        source, max_pixels=settings.max_pixels, drop_alpha=settings.alpha_mode == "drop"
-    )
+    drop = settings.alpha_mode == "drop"
+    image = open_rows(source, max_pixels=settings.max_pixels, drop_alpha=drop,
+                      keep_alpha=settings.color == "keep")  # fmt: skip
     if image is None:
         return None
     with closing(image):
@@ -127,8 +130,12 @@ def filter_in_strips(
         specs = output_specs(image, outputs, formats, settings, kept, color)
         if specs is None:
             return None
+        alpha = None
+        if image.alpha and settings.alpha_mode != "drop":
+            weigh = alpha_weighted(settings.plan, image.lowest_alpha(), image.max_value)
+            alpha = AlphaWork(settings.alpha_mode, weigh)
         maps = stream_maps(image, settings.plan, settings.options, specs, gray=gray,
-                           max_pixels=settings.max_pixels)  # fmt: skip
+                           max_pixels=settings.max_pixels, alpha=alpha)  # fmt: skip
     name = image.name if isinstance(source, str) else "-"
     return strip_result(image, maps, settings, name, start)
 
@@ -142,11 +149,13 @@ def strip_result(
     for made in maps:
         depth = made.spec.depth
         chosen = image.bit_depth if settings.depth is None else depth  # --depth: no warning
-        notes = output_warnings(fmt=made.spec.fmt, has_alpha=False, input_depth=chosen or 32,
-                                depth=depth, partial_alpha=False)  # fmt: skip
+        # partial alpha is noted for GIF only, which is not written in strips
+        notes = output_warnings(fmt=made.spec.fmt, has_alpha=image.alpha,
+                                input_depth=chosen or 32, depth=depth)  # fmt: skip
         notes += gain_hint(made.report, made.fmap.kernel_sum)
+        keeps_alpha = image.alpha and FORMATS[made.spec.fmt].alpha
         results.append(map_result(made.fmap, made.spec.output, made.spec.fmt, made.report, depth,
-                                  alpha=False, warnings=notes))  # fmt: skip
+                                  alpha=keeps_alpha, warnings=notes))  # fmt: skip
     applied = tuple(dict.fromkeys(a for made in maps for a in made.fmap.applied))
     shape = image.shape if len(image.shape) == 3 and not gray else (*image.shape[:2], 1)
     elapsed = (time.perf_counter() - start) * 1000
@@ -187,7 +196,7 @@ def output_specs(
     OutputError
         ``--depth 16`` for a format of 8-bit samples.
     """
-    planes = planes_of(image, settings.color == "gray")
+    planes = planes_of(image, settings.color == "gray") + image.alpha
     specs = []
     for output, fmt, ksum in zip(outputs, formats, kernel_sums(settings.plan), strict=True):
         depth = output_depth(settings.depth, image.bit_depth, fmt, planes=planes)
@@ -199,7 +208,11 @@ def output_specs(
         args = save_arguments(
             FORMATS[fmt].pillow or "", replace(settings.save, meta=replace(meta, dpi=dpi)), color
         )
-        save = {"chunks": png_meta_chunks(args)} if fmt == "png" else {"save": args}
+        save = (
+            {"chunks": png_meta_chunks(args)}
+            if fmt == "png"
+            else {"save": args, "alpha": image.alpha}
+        )
         specs.append(replace(spec, writer_args=save))
     return specs
 

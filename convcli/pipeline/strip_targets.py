@@ -49,12 +49,15 @@ class MappedStrip:
         What ran (the same for every strip).
     kernel_sum : float
         The kernel sum the map counts as.
+    alpha : bool
+        Whether the last sample of ``pixels`` is alpha.
     """
 
     pixels: np.ndarray
     report: StripReport
     applied: tuple[Applied, ...]
     kernel_sum: float
+    alpha: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ class _Target:
     def _open(self, strip: MappedStrip) -> None:
         pixels = strip.pixels
         shape = (self.height, *pixels.shape[1:])
-        self.blank = np.broadcast_to(pixels.dtype.type(0), shape)
+        colour = shape if not strip.alpha else shape[:2] if shape[2] == 2 else (*shape[:2], 3)
+        self.blank = np.broadcast_to(pixels.dtype.type(0), colour)
         self.applied, self.kernel_sum = strip.applied, strip.kernel_sum
         if self.spec.streamed:
             self.sink = _StripSink(self.spec, shape, pixels.dtype)

@@ -170,8 +170,9 @@ def test_every_mapping_and_output(tmp_path, monkeypatch, small_strips, mapping, 
     _compare(tmp_path, monkeypatch, small_strips, kind, specs, out, mapping)
 
 
-def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips) -> None:  # type: ignore[no-untyped-def]
-    source = _save(tmp_path, "rgb.png")
+@pytest.mark.parametrize("kind", ["rgb.png", "rgba.png"])
+def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips, kind) -> None:  # type: ignore[no-untyped-def]
+    source = _save(tmp_path, kind)
     plan = build_plan([K("sobel_x"), K("box:5")])
     settings = ApplySettings(plan, ConvOptions(stride=2))
     outs = {True: [], False: []}  # type: ignore[var-annotated]
@@ -183,12 +184,16 @@ def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips) -> None:  
                 m.setattr(run_module, "filter_in_strips", lambda *a: None)
             filter_image(str(source), names, ["png", "png"], settings)
         outs[strips] = [_decoded(Path(n)) for n in names]
+    assert small_strips == [2, 2]  # the robust gain's statistics pass, then the maps: 2 strips
     for a, b in zip(outs[True], outs[False], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 def test_what_goes_the_whole_image_way(tmp_path: Path) -> None:
     assert open_rows(str(_save(tmp_path, "rgba.png")), max_pixels=None, drop_alpha=False) is None
+    rgba = tmp_path / "rgba.tif"
+    tifffile.imwrite(rgba, np.dstack([PHOTO, PHOTO[..., :1]]), photometric="rgb", extrasamples=[2])
+    assert open_rows(str(rgba), max_pixels=None, drop_alpha=False, keep_alpha=True) is None
     image = open_rows(str(_save(tmp_path, "rgb.png")), max_pixels=None, drop_alpha=False)
     assert image is not None
     chain = build_plan([K("box:3"), K("sobel_x")], chain=True)
@@ -271,3 +276,56 @@ def test_what_else_goes_the_whole_image_way(tmp_path, small_strips) -> None:  # 
     ):
         filter_image(str(source), [str(tmp_path / out)], [fmt], settings)
     assert small_strips == []
+
+
+def _alpha_plane(kind: str) -> np.ndarray:
+    """Clear, partly clear and opaque regions (so some windows see nothing)."""
+    alpha = np.full(PHOTO.shape[:2], 255, np.uint8)
+    if kind != "opaque":
+        alpha[:, :300] = 0
+        alpha[40:90, 500:1300] = RNG.integers(0, 256, (50, 800))
+        alpha[120:, 1500:] = 128
+    return alpha
+
+
+@pytest.mark.parametrize(
+    ("kind", "names", "options"),
+    [
+        ("rgba", ["box:3"], {}),
+        ("rgba", ["gaussian:sigma=2"], {"alpha_mode": "filter", "padding_mode": "symmetric"}),
+        ("rgba", ["sobel"], {"stride": 2, "padding_mode": "circular"}),
+        ("rgba", ["sobel_x", "sobel_y"], {"combine": "max", "dilation": 2}),
+        ("rgba", [RANDOM15], {"padding": 9, "padding_mode": "reflect"}),
+        ("rgba", [RANDOM_EVEN], {"stride": (3, 2), "padding": "valid"}),  # offset: not weighted
+        ("rgba", [RANDOM_EVEN], {"alpha_mode": "filter", "padding": ((6, 1), (0, 5))}),
+        ("opaque", ["box:5"], {}),
+        ("opaque", ["laplacian"], {"alpha_mode": "filter", "stride": (1, 3)}),
+        ("la", ["prewitt"], {"padding_mode": "zeros", "cval": 40.0}),
+        ("la", ["box:3"], {"alpha_mode": "filter"}),
+    ],
+)
+@pytest.mark.parametrize("out", ["o.png", "o.tif"])
+def test_alpha_images_stream_the_whole_image_bytes(
+    tmp_path, monkeypatch, small_strips, kind, names, options, out
+):  # type: ignore[no-untyped-def]
+    colour = PHOTO[..., 1] if kind == "la" else PHOTO
+    pixels = np.dstack([colour, _alpha_plane(kind)])
+    source = tmp_path / f"{kind}.png"
+    Image.fromarray(pixels, "LA" if kind == "la" else "RGBA").save(source)
+    specs = [K(n) if isinstance(n, str) else n for n in names]
+    options = dict(options)
+    combine = options.pop("combine", None)
+    alpha = options.pop("alpha_mode", "keep")
+    for mapping in ("auto", "normalize"):
+        small_strips.clear()
+        settings = ApplySettings(build_plan(specs, combine=combine), ConvOptions(**options),
+                                 "keep", alpha, mapping)  # fmt: skip
+        streamed = _run(tmp_path, source, out, settings, strips=True)
+        assert small_strips
+        assert small_strips[-1] > 1, "the image should be filtered in several strips"
+        with monkeypatch.context() as m:
+            m.setattr(run_module, "filter_in_strips", lambda *a: None)
+            whole = _run(tmp_path, source, out, settings, strips=False)
+        assert streamed["record"] == whole["record"]
+        assert streamed["pixels"].shape[-1] == (2 if kind == "la" else 4)
+        np.testing.assert_array_equal(streamed["pixels"], whole["pixels"])

@@ -50,3 +50,31 @@ def test_image_wide_mappings_hold_no_more_than_pointwise_ones(
     # the statistics pass keeps 0.5 % of |map| for the percentile, not the map;
     # normalize maps a strip in float64
     assert statistics - strips < MAP_BYTES / 10, f"{(statistics - strips) / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("alpha_mode", ["keep", "filter"])
+def test_alpha_weighting_holds_strips_not_maps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alpha_mode: str
+) -> None:
+    """Colour x coverage, its division and the clear windows' fallback are made per strip
+    (the whole-image path held about six float maps of the image with alpha)."""
+    monkeypatch.setattr(stream, "STRIP_BYTES", 2**19)
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (*SHAPE[:2], 4), dtype=np.uint8)
+    pixels[:, :200, 3] = 0  # clear: the straight colour is filtered there too
+    source = tmp_path / "rgba.png"
+    Image.fromarray(pixels, "RGBA").save(source, compress_level=1)
+    plan = build_plan([parse_kernel_spec("gaussian:sigma=2")])
+    settings = ApplySettings(plan, ConvOptions(threads=1), alpha_mode=alpha_mode)  # type: ignore[arg-type]
+    peaks = []
+    for _ in range(2):  # the first run makes the engine's per-thread scratch
+        tracemalloc.start()
+        try:
+            result = filter_image(str(source), [str(tmp_path / "o.png")], ["png"], settings)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert result.maps[0].alpha
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "RGBA"
+    assert peaks[-1] < MAP_BYTES / 2, f"{peaks[-1] / 2**20:.1f} MiB"
