@@ -16,7 +16,7 @@ import io
 import os
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import tifffile
@@ -179,12 +179,22 @@ class TiffRows:
         lay = self.layout
         row_bytes = lay.width * lay.samples * lay.dtype.itemsize
         fh = self._file.filehandle
+        stored = lay.dtype.newbyteorder(self._file.byteorder)
+        target = out[r0 - start : r1 - start]
+        wanted = (r1 - r0) * row_bytes
         with fh.lock:
             fh.seek(self._page.dataoffsets[index] + (r0 - first) * row_bytes)
-            data = fh.read((r1 - r0) * row_bytes)
-        stored = lay.dtype.newbyteorder(self._file.byteorder)
-        rows = np.frombuffer(data, stored).reshape(r1 - r0, lay.width, lay.samples)
-        out[r0 - start : r1 - start] = rows
+            if stored == out.dtype and target.flags.c_contiguous:  # straight into place
+                got = fh.readinto(cast(bytearray, target.reshape(-1).view(np.uint8)))
+                data = None
+            else:
+                data = fh.read(wanted)
+                got = len(data)
+        if got != wanted:  # checked at open: the file shrank since
+            msg = f"{self.name}: truncated TIFF: strip {index} ends early (did the file change?)"
+            raise ImageError(msg)
+        if data is not None:
+            target[...] = np.frombuffer(data, stored).reshape(r1 - r0, lay.width, lay.samples)
 
     def _paste(self, index: int, out: np.ndarray, start: int) -> None:
         """Decode segment ``index`` into ``out`` (which holds rows from ``start``)."""

@@ -47,6 +47,21 @@ def test_every_range_of_rows_is_the_stored_rows(tmp_path: Path, dtype, samples, 
             np.testing.assert_array_equal(tif.read(start, stop), data[start:stop])
 
 
+@pytest.mark.parametrize("byteorder", ["<", ">"])  # read in place; read and swapped
+def test_a_tiff_that_shrinks_while_read_is_one_clear_error(tmp_path: Path, byteorder: str) -> None:
+    path = tmp_path / "a.tif"
+    data = RNG.integers(0, 60000, (64, 50, 3), dtype=np.uint16)
+    tifffile.imwrite(path, data, photometric="rgb", rowsperstrip=16, byteorder=byteorder)
+    with TiffRows(path) as tif:
+        np.testing.assert_array_equal(tif.read(0, 64), data)
+        with open(path, "r+b") as f:  # another program cuts the file after it was opened
+            f.truncate(path.stat().st_size - 3 * 16 * 50 * 2 * 3 // 2)
+        np.testing.assert_array_equal(tif.read(0, 16), data[:16])
+        with pytest.raises(ImageError, match=r"^.*a\.tif: truncated TIFF: strip 2 ends early "
+                                             r"\(did the file change\?\)$"):  # fmt: skip
+            tif.read(20, 64)
+
+
 def test_layouts_for_pillow_are_not_probed(tmp_path: Path) -> None:
     palette = Image.new("P", (4, 4))
     palette.save(tmp_path / "p.tif")
