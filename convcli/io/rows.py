@@ -3,10 +3,10 @@
 :func:`open_rows` gives a :class:`RowImage` for the images the strip pipeline streams:
 a TIFF that :mod:`convcli.io.tiff` reads is decoded strip by strip as rows are asked
 for; any other format Pillow decodes to 8-bit gray or RGB (or 16-bit gray) is decoded
-once, as integers, with no float copy, and so is 8-bit gray or RGB with alpha when the
-caller takes alpha (its rows then carry it as their last sample). Everything else (a TIFF
-with alpha kept, 16-bit colour PNG, 32-bit integer or float data from Pillow) returns
-None: the whole-image path reads it.
+once, as integers, with no float copy. When the caller takes alpha, 8-bit gray or RGB with
+alpha, and a TIFF's straight alpha, come too (rows carry it as their last sample).
+Everything else (a TIFF's premultiplied alpha, 16-bit colour PNG, 32-bit integer or float
+data from Pillow) returns None: the whole-image path reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from convcli.errors import ImageError
 from convcli.io.meta import ImageMeta, read_meta
 from convcli.io.pillow import DEFAULT_MAX_PIXELS, check_pixels, decoding, open_image
 from convcli.io.read import png16_rawmode, target_mode
-from convcli.io.tiff import TiffRows, is_tiff, probe
+from convcli.io.tiff import TiffLayout, TiffRows, is_tiff, probe
 
 Source = str | os.PathLike[str] | bytes
 
@@ -121,21 +121,34 @@ def open_rows(
         return None  # float values: the whole-image path (Pillow cannot open float colour)
     if layout is not None and (drop_alpha or not layout.alpha):
         return _tiff_rows(source)
+    if layout is not None and keep_alpha and _alpha_as_read(layout):
+        return _tiff_rows(source, alpha=True)
     if layout is not None:
         return None
     return _pillow_rows(source, max_pixels, drop_alpha, keep_alpha and not drop_alpha)
 
 
-def _tiff_rows(source: Source) -> RowImage:
+def _alpha_as_read(layout: TiffLayout) -> bool:
+    """Whether the whole-image path reads this TIFF's alpha as stored (straight alpha: 8-bit
+    through Pillow, 16-bit colour through tifffile), so strips may carry it."""
+    return layout.straight_alpha and (layout.bit_depth == 8 or layout.color == "rgb")
+
+
+def _tiff_rows(source: Source, *, alpha: bool = False) -> RowImage:
     tif = TiffRows(source)
     lay = tif.layout
     colour = 1 if lay.color == "gray" else 3
 
     def read(start: int, stop: int) -> np.ndarray:
         rows = tif.read(start, stop)
-        if lay.samples == colour:
+        if lay.samples == colour or alpha:
             return rows
         return rows[..., 0] if colour == 1 else rows[..., :colour]
+
+    def lowest() -> float:
+        step = max(1, 2**22 // max(1, lay.width * lay.samples))  # a few MiB of rows at a time
+        lows = [read(r, r + step)[..., -1].min() for r in range(0, lay.height, step)]
+        return float(min(lows, default=lay.max_value))
 
     shape = (lay.height, lay.width) if colour == 1 else (lay.height, lay.width, 3)
     mode = lay.mode
@@ -144,7 +157,7 @@ def _tiff_rows(source: Source) -> RowImage:
         upright = im.getexif().get(0x0112, 1) == 1
         meta = read_meta(im, "gray" if colour == 1 else "rgb")
     return RowImage(tif.name, shape, lay.max_value, lay.bit_depth, mode, True, read, tif.close,
-                    frames, meta, upright)  # fmt: skip
+                    frames, meta, upright, alpha, lowest)  # fmt: skip
 
 
 def check_held(name: str, held: int, max_pixels: int | None) -> None:

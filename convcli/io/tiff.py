@@ -50,6 +50,8 @@ class TiffLayout:
         Whether the last sample is alpha.
     dtype : numpy.dtype
         uint8, uint16, float32 or float64.
+    straight_alpha : bool
+        Whether that alpha is marked unassociated (colour not multiplied by it).
     """
 
     height: int
@@ -58,6 +60,7 @@ class TiffLayout:
     color: str
     alpha: bool
     dtype: np.dtype[Any]
+    straight_alpha: bool = False
 
     @property
     def bit_depth(self) -> int:
@@ -272,8 +275,15 @@ def _layout(page: Any) -> TiffLayout:
         or int(page.tags.valueof(274, 1) or 1) != 1  # EXIF orientation: Pillow applies it
     ):
         raise TiffUnsupported(page.photometric)
+    straight = extra == 1 and tuple(page.extrasamples) == (2,)  # EXTRASAMPLE.UNASSALPHA
     return TiffLayout(
-        int(page.imagelength), int(page.imagewidth), samples, color, extra == 1, page.dtype
+        int(page.imagelength),
+        int(page.imagewidth),
+        samples,
+        color,
+        extra == 1,
+        page.dtype,
+        straight,
     )
 
 

@@ -4,12 +4,12 @@
 image filtered in strips (:mod:`~convcli.pipeline.stream`), or None: the whole-image path
 then runs. Strips are taken only where they give what the whole-image path gives (the
 same pixels, metadata, warnings, summary and ``existing`` policy): an integer image of one
-frame, kept or gray colour (alpha, kept or filtered, with kept colour of an image Pillow
-decodes), a plan without a chain, no EXIF (TIFF rows are read as stored, not turned
-upright; tifffile writes no EXIF), and outputs that are PNG or uncompressed TIFF files of
-integer pixels. The ICC profile and DPI are carried by the strip writers. Every other case
-(a TIFF's alpha kept, frames, ``--color luma``, float
-images, ``-o -``, ``.npy``, ``raw``, JPEG/WebP/GIF/BMP, ``--compression``) falls back.
+frame, kept or gray colour (alpha kept or filtered with kept colour, unless a TIFF holds it
+premultiplied or beside 16-bit gray), a plan without a chain, no EXIF (TIFF rows are read
+as stored, not turned upright; tifffile writes no EXIF), and outputs that are PNG or
+uncompressed TIFF files of integer pixels. The ICC profile and DPI are carried by the strip
+writers. Every other case (such a TIFF's alpha, frames, ``--color luma``, float images,
+``-o -``, ``.npy``, ``raw``, JPEG/WebP/GIF/BMP, ``--compression``) falls back.
 """
 
 from __future__ import annotations

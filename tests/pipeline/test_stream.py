@@ -191,9 +191,12 @@ def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips, kind) -> N
 
 def test_what_goes_the_whole_image_way(tmp_path: Path) -> None:
     assert open_rows(str(_save(tmp_path, "rgba.png")), max_pixels=None, drop_alpha=False) is None
-    rgba = tmp_path / "rgba.tif"
-    tifffile.imwrite(rgba, np.dstack([PHOTO, PHOTO[..., :1]]), photometric="rgb", extrasamples=[2])
+    rgba = tmp_path / "rgba.tif"  # premultiplied: Pillow divides it back, so it is not as read
+    tifffile.imwrite(rgba, np.dstack([PHOTO, PHOTO[..., :1]]), photometric="rgb", extrasamples=[1])
     assert open_rows(str(rgba), max_pixels=None, drop_alpha=False, keep_alpha=True) is None
+    gray16 = tmp_path / "la16.tif"  # 16-bit gray + alpha: the whole-image path is Pillow's
+    tifffile.imwrite(gray16, PHOTO[..., :2].astype(np.uint16) * 257, extrasamples=[2])
+    assert open_rows(str(gray16), max_pixels=None, drop_alpha=False, keep_alpha=True) is None
     image = open_rows(str(_save(tmp_path, "rgb.png")), max_pixels=None, drop_alpha=False)
     assert image is not None
     chain = build_plan([K("box:3"), K("sobel_x")], chain=True)
@@ -305,13 +308,23 @@ def _alpha_plane(kind: str) -> np.ndarray:
     ],
 )
 @pytest.mark.parametrize("out", ["o.png", "o.tif"])
+@pytest.mark.parametrize("stored", ["png", "tif", "tif16"])
 def test_alpha_images_stream_the_whole_image_bytes(
-    tmp_path, monkeypatch, small_strips, kind, names, options, out
+    tmp_path, monkeypatch, small_strips, kind, names, options, out, stored
 ):  # type: ignore[no-untyped-def]
+    if stored == "tif16" and kind == "la":
+        pytest.skip("16-bit gray + alpha TIFF goes the whole-image way (Pillow reads it)")
     colour = PHOTO[..., 1] if kind == "la" else PHOTO
     pixels = np.dstack([colour, _alpha_plane(kind)])
-    source = tmp_path / f"{kind}.png"
-    Image.fromarray(pixels, "LA" if kind == "la" else "RGBA").save(source)
+    source = tmp_path / f"{kind}.{stored[:3]}"
+    if stored == "png":
+        Image.fromarray(pixels, "LA" if kind == "la" else "RGBA").save(source)
+    else:
+        if stored == "tif16":  # colour off the 8-bit grid; alpha 0 stays clear, 255 opaque
+            pixels = pixels.astype(np.uint16) * 257
+            pixels[..., :-1] -= (pixels[..., :-1] > 0) * np.uint16(7)
+        photometric = "minisblack" if kind == "la" else "rgb"
+        tifffile.imwrite(source, pixels, photometric=photometric, extrasamples=[2], rowsperstrip=5)
     specs = [K(n) if isinstance(n, str) else n for n in names]
     options = dict(options)
     combine = options.pop("combine", None)
