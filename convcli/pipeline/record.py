@@ -9,7 +9,6 @@ SHA-256 and size of the input and of the output. :mod:`convcli.pipeline.replay` 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -29,11 +28,15 @@ RECORD_SUFFIX = ".json"
 
 def digest(data: bytes) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` of some bytes."""
+    import hashlib  # only --record needs it: a run without one saves its import
+
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
 def file_digest(path: str | Path) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` of a file, read in blocks."""
+    import hashlib
+
     sha, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
