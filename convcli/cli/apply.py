@@ -37,7 +37,6 @@ from convcli.batch import (
     worker_count,
     worker_threads,
 )
-from convcli.batch.cluster import run_on_cluster
 from convcli.choices import COMBINE_MODES
 from convcli.cli.dryrun import print_plan
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
@@ -310,6 +309,8 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
     if cluster is None:
         outcomes = run_jobs(run, worker, processes=processes)
     else:
+        from convcli.batch.cluster import run_on_cluster  # --dask only: others start faster
+
         outcomes = run_on_cluster(run, worker, cluster, settings)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
     with report.progress(len(run)), closing(outcomes):

@@ -81,6 +81,10 @@ NOT_LOADED_BY_A_QUIET_APPLY = {
     "secrets",  # temporary names come from os.urandom
     "shutil",  # only removing a stale Zarr temporary folder needs it
     "hashlib",  # only --record's digests
+    "convcli.emit",  # only --emit writes programs
+    "shlex",  # only --emit quotes a command line
+    "convcli.batch.cluster",  # only --dask
+    "importlib.util",  # only --dask checks that the extra is installed
 }
 """Modules a quiet one-image ``apply`` must not import: each costs every script run start-up."""
 
