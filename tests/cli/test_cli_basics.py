@@ -85,6 +85,7 @@ NOT_LOADED_BY_A_QUIET_APPLY = {
     "shlex",  # only --emit quotes a command line
     "convcli.batch.cluster",  # only --dask
     "importlib.util",  # only --dask checks that the extra is installed
+    "numpy.typing",  # the engine's annotations only
 }
 """Modules a quiet one-image ``apply`` must not import: each costs every script run start-up."""
 
