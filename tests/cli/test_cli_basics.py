@@ -86,6 +86,7 @@ NOT_LOADED_BY_A_QUIET_APPLY = {
     "convcli.batch.cluster",  # only --dask
     "importlib.util",  # only --dask checks that the extra is installed
     "numpy.typing",  # the engine's annotations only
+    "convcli.io.frames",  # only files of several frames, filtered frame by frame
 }
 """Modules a quiet one-image ``apply`` must not import: each costs every script run start-up."""
 
