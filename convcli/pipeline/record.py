@@ -9,7 +9,6 @@ SHA-256 and size of the input and of the output. :mod:`convcli.pipeline.replay` 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,6 +153,8 @@ def write_records(
     result: ImageResult, source: str | bytes, settings: Any
 ) -> tuple[dict[str, Any], ...]:
     """Write ``<output>.json`` beside each written output; return the records."""
+    import json
+
     input_digest = digest(source) if isinstance(source, bytes) else file_digest(source)
     records = []
     for index, m in enumerate(result.maps):

@@ -91,7 +91,8 @@ NOT_LOADED_BY_A_QUIET_APPLY = {
 """Modules a quiet one-image ``apply`` must not import: each costs every script run start-up."""
 
 
-@pytest.mark.parametrize(("suffix", "unused"), [(".png", {"tifffile"}), (".tif", set())])
+# tifffile is needed for a TIFF only, and it imports json itself
+@pytest.mark.parametrize(("suffix", "unused"), [(".png", {"tifffile", "json"}), (".tif", set())])
 def test_a_quiet_apply_loads_neither_rich_nor_a_process_pool(
     tmp_path: Path, suffix: str, unused: set[str]
 ) -> None:
