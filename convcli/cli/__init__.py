@@ -7,6 +7,7 @@ nor Pillow; :data:`COMMANDS` names the modules and their one-line help.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import signal
 import sys
@@ -158,6 +159,14 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143)."""
+    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143).
+
+    When the command is done, every object still alive is frozen (:func:`gc.freeze`):
+    Python's shutdown would otherwise search them all (NumPy's, click's, ...) for reference
+    cycles, about 20 ms of every run. Outputs are closed and written by then.
+    """
     signal.signal(signal.SIGTERM, _on_terminate)
-    cli.main(prog_name="convcli")
+    try:
+        cli.main(prog_name="convcli")
+    finally:
+        gc.freeze()
