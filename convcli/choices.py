@@ -15,5 +15,9 @@ VALUE_MAPPINGS: tuple[ValueMapping, ...] = get_args(ValueMapping)
 CombineMode = Literal["stack", "magnitude", "max", "min", "sum", "abs-sum"]
 COMBINE_MODES: tuple[CombineMode, ...] = get_args(CombineMode)
 
+EmitLibrary = Literal["numpy", "scipy", "opencv", "torch"]
+EMIT_LIBRARIES: tuple[EmitLibrary, ...] = get_args(EmitLibrary)
+"""``--emit`` names: here, so ``apply`` builds its option without importing :mod:`convcli.emit`."""
+
 Existing = Literal["refuse", "overwrite", "skip"]
 """What to do with outputs that already exist: refuse, replace them, or keep them."""

@@ -7,10 +7,12 @@ nor Pillow; :data:`COMMANDS` names the modules and their one-line help.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -44,6 +46,11 @@ class ConvcliGroup(click.Group):
     files are removed; a failed write to standard output exits 1.
     """
 
+    freeze_on_load = False
+    """Whether a command's modules load with the cyclic garbage collector paused, all then
+    alive being frozen (:func:`gc.freeze`): set by the console script (:func:`main`), whose
+    process is the command's; a caller's own process is left alone."""
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -75,8 +82,23 @@ class ConvcliGroup(click.Group):
         if cmd_name in self.commands or cmd_name not in COMMANDS:
             return self.commands.get(cmd_name)
         module, attribute, _ = COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(module), attribute)
+        with self._loading():
+            command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
+
+    @contextmanager
+    def _loading(self) -> Iterator[None]:
+        """Imports build long-lived objects, not garbage: no search for cycles while they run,
+        and none later among what they built (NumPy's, Pillow's, ...), about 5 ms a run."""
+        if not self.freeze_on_load:
+            yield
+            return
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.freeze()
+            gc.enable()
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands section of ``--help``, from the table: no command module is loaded."""
@@ -158,6 +180,17 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143)."""
+    """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143).
+
+    The command's modules load with the cyclic garbage collector paused
+    (:attr:`ConvcliGroup.freeze_on_load`). When the command is done, every object still
+    alive is frozen (:func:`gc.freeze`): Python's shutdown would otherwise search them all
+    (NumPy's, click's, ...) for reference cycles, about 20 ms of every run. Outputs are
+    closed and written by then.
+    """
     signal.signal(signal.SIGTERM, _on_terminate)
-    cli.main(prog_name="convcli")
+    cli.freeze_on_load = True
+    try:
+        cli.main(prog_name="convcli")
+    finally:
+        gc.freeze()

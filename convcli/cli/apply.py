@@ -8,7 +8,6 @@ output carries data only (an image for ``-o -``, JSON lines for ``--json``, the 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -37,9 +36,7 @@ from convcli.batch import (
     worker_count,
     worker_threads,
 )
-from convcli.batch.cluster import run_on_cluster
 from convcli.choices import COMBINE_MODES
-from convcli.cli.dryrun import print_plan
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
 from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
 from convcli.cli.params import DASK, KERNEL_SPEC, geometry_options
@@ -187,6 +184,8 @@ def apply_command(ctx: click.Context, **kw: Any) -> None:
     run, skipped = _checked(jobs, kw)
     check_records(run, kw)
     if kw["dry_run"]:
+        from convcli.cli.dryrun import print_plan
+
         failures += print_plan(run, skipped, as_json=kw["as_json"])
         ctx.exit(1 if failures else 0)
     batch = len(jobs) + failures > 1
@@ -310,6 +309,8 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
     if cluster is None:
         outcomes = run_jobs(run, worker, processes=processes)
     else:
+        from convcli.batch.cluster import run_on_cluster  # --dask only: others start faster
+
         outcomes = run_on_cluster(run, worker, cluster, settings)
     # closing(): on Ctrl-C the worker pool is shut down here, not left to exit (it hangs)
     with report.progress(len(run)), closing(outcomes):
@@ -376,7 +377,7 @@ class _Report:
         """JSON records for inputs that do not exist (their error line is already out)."""
         if self.as_json:
             for name, line in lines:
-                echo(json.dumps({"input": name, "status": "failed", "error": line}))
+                self._line({"input": name, "status": "failed", "error": line})
 
     def skipped(self, jobs: Sequence[Job]) -> None:
         """Report inputs skipped because their outputs exist."""
@@ -385,7 +386,7 @@ class _Report:
             if self.as_json:
                 record = {"input": job.source.display, "status": "skipped",
                           "outputs": list(job.outputs)}  # fmt: skip
-                echo(json.dumps(record))
+                self._line(record)
 
     def outcome(self, outcome: Outcome) -> None:
         """Report one finished image."""
@@ -397,16 +398,22 @@ class _Report:
             if self.as_json:
                 record = {"input": outcome.job.source.display, "status": "failed",
                           "error": outcome.error}  # fmt: skip
-                echo(json.dumps(record))
+                self._line(record)
             return
         self.done += 1
         if self.as_json:
-            echo(json.dumps(outcome.result.record()))
+            self._line(outcome.result.record())
         if not self.quiet:
             self._summary(outcome.result)
             for m in outcome.result.maps:
                 for warning in m.warnings:
                     self.warning(f"{outcome.result.input}: {m.output}: {warning}")
+
+    def _line(self, record: dict[str, Any]) -> None:
+        """One ``--json`` line on stdout (json is imported for --json runs only)."""
+        import json
+
+        echo(json.dumps(record))
 
     def _summary(self, result: ImageResult) -> None:
         from rich.text import Text

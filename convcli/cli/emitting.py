@@ -1,20 +1,20 @@
 """``--emit LIBRARY`` for ``apply`` and ``explain``: print the same filter as a program.
 
 With ``--emit`` nothing is filtered or written (as with ``--dry-run``): standard output
-carries the program, for an input of the size of the one image given.
+carries the program, for an input of the size of the one image given. ``apply`` loads
+this module for its options on every run, so :mod:`convcli.emit`, which writes the
+programs, is imported only when one is written.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from convcli.batch import expand_inputs
-from convcli.emit import EMIT_LIBRARIES, emit_program
-from convcli.emit.libraries import LIBRARIES, number
+from convcli.choices import EMIT_LIBRARIES
 from convcli.errors import ConvcliError, ImageError
 from convcli.geometry import Pair
 from convcli.io import read_image
@@ -51,6 +51,8 @@ def _padding(value: Any) -> str:
 
 def _spec_text(spec: Kernel | KernelBank) -> str:
     """The ``-k`` text of a spec; an inline matrix as its rows (``1 -1; 2 0``)."""
+    from convcli.emit.libraries import number
+
     if isinstance(spec, Kernel) and spec.name == "inline":
         return "; ".join(" ".join(number(v) for v in row) for row in spec.weights)
     return spec.name
@@ -59,6 +61,8 @@ def _spec_text(spec: Kernel | KernelBank) -> str:
 def command_line(command: str, source: str, specs: tuple[Kernel | KernelBank, ...],
                  kw: dict[str, Any]) -> str:  # fmt: skip
     """The command the program stands for, its options in a fixed order (defaults left out)."""
+    import shlex
+
     words = ["convcli", command, source]
     for spec in specs:
         words += ["-k", _spec_text(spec)]
@@ -96,6 +100,8 @@ def emitted(
     libraries: tuple[str, ...] = EMIT_LIBRARIES,
 ) -> dict[str, str]:
     """The ``--emit`` program of each of ``libraries`` for ``plan`` on an input of ``input_hw``."""
+    from convcli.emit import emit_program
+
     options = options_from(kw)
     return {
         name: emit_program(plan, options, input_hw, name, command=command, source=source,
@@ -106,6 +112,8 @@ def emitted(
 
 def labelled(programs: dict[str, str]) -> list[tuple[str, str]]:
     """``(label, program)`` pairs, labelled ``plain NumPy (--emit numpy)`` and so on."""
+    from convcli.emit.libraries import LIBRARIES
+
     return [(f"{LIBRARIES[name].title} (--emit {name})", text) for name, text in programs.items()]
 
 

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import click
 
-from convcli.batch.cluster import DaskTarget, parse_dask_target, require_dask
 from convcli.engine import METHODS
 from convcli.errors import ClusterError, ConvcliError
 from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
@@ -88,6 +87,8 @@ class DaskType(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """Parse to a :class:`~convcli.batch.cluster.DaskTarget`; a missing extra exits 2."""
+        from convcli.batch.cluster import DaskTarget, parse_dask_target, require_dask
+
         if isinstance(value, DaskTarget):
             return value
         try:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from convcli.choices import EMIT_LIBRARIES
 from convcli.emit.libraries import LIBRARIES, Library, number
 from convcli.emit.steps import Layout, Step, Unit, layout
 from convcli.errors import ConvcliError
 from convcli.geometry import Pair, dims
 from convcli.pipeline.plan import ConvOptions, FilterPlan
 
-EMIT_LIBRARIES: tuple[str, ...] = tuple(LIBRARIES)
 COMBINE_TEXT = {
     "magnitude": ("np.sqrt(np.sum(s * s, axis=-1))", "sqrt of the sum of squares"),
     "max": ("np.max(s, axis=-1)", "the largest response"),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.engine.run import ConvResult, Options, run
 from convcli.engine.validate import as_image, as_kernel, as_signal
 from convcli.errors import GeometryError
 from convcli.geometry import PaddingSpec, Pair, resolve_geometry
+
+if TYPE_CHECKING:  # annotations only: numpy.typing costs every run's start-up
+    from numpy.typing import ArrayLike, DTypeLike
 
 
 def _whole(x: np.ndarray, k: np.ndarray, options: Options, **geometry_args: Any) -> ConvResult:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import DTypeLike
 
 from convcli.engine.method import Problem
 from convcli.engine.padding import PaddedSource
@@ -20,6 +19,9 @@ from convcli.geometry import (
     normalize_padding_mode,
     working_geometry,
 )
+
+if TYPE_CHECKING:  # annotations only: numpy.typing costs every run's start-up
+    from numpy.typing import DTypeLike
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,18 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.engine.padding import pad_indices
 from convcli.engine.run import ConvResult, Options, make_plan, run
 from convcli.engine.validate import as_image, as_kernel, compute_dtype, output_dtype
 from convcli.errors import EngineError
 from convcli.geometry import Geometry, Pair, resolve_geometry
+
+if TYPE_CHECKING:  # annotations only: numpy.typing costs every run's start-up
+    from numpy.typing import ArrayLike, DTypeLike
 
 
 def _is_int(value: object) -> bool:

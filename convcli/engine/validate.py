@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.errors import EngineError
+
+if TYPE_CHECKING:  # annotations only: numpy.typing costs every run's start-up
+    from numpy.typing import ArrayLike, DTypeLike
 
 
 def _real_array(value: ArrayLike, what: str, ndims: tuple[int, ...], expected: str) -> np.ndarray:

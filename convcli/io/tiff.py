@@ -7,7 +7,8 @@ cover it. The functional form, for callers that want ``(path, rows) -> array``::
 
     read_tiff_rows("huge.tif", 1000, 1064)        # rows 1000:1064, shape (64, W[, S])
 
-Writing is :mod:`convcli.io.tiff_write`.
+Writing is :mod:`convcli.io.tiff_write`. tifffile is imported when a TIFF is opened: every
+read asks :func:`is_tiff`, and a run without a TIFF saves its import (about 10 ms).
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from types import TracebackType
 from typing import Any, cast
 
 import numpy as np
-import tifffile
-from tifffile import COMPRESSION, PHOTOMETRIC, TIFF
 
 from convcli.errors import ImageError, reason
 
 Source = str | os.PathLike[str] | bytes
 
-_PHOTOMETRIC = {int(PHOTOMETRIC.MINISBLACK): "gray", int(PHOTOMETRIC.RGB): "rgb"}
+_PHOTOMETRIC = {1: "gray", 2: "rgb"}  # PhotometricInterpretation: MinIsBlack, RGB
+_UNCOMPRESSED = 1  # Compression: none
 _DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 
@@ -114,6 +114,8 @@ class TiffRows:
     """
 
     def __init__(self, source: Source) -> None:
+        import tifffile
+
         self.name = _name(source)
         handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
         try:
@@ -164,7 +166,7 @@ class TiffRows:
                        self.layout.dtype)  # fmt: skip
         chunk = int(self._page.chunks[0])
         across = int(self._page.chunked[1])
-        raw = self._page.compression == COMPRESSION.NONE and not self._page.is_tiled
+        raw = self._page.compression == _UNCOMPRESSED and not self._page.is_tiled
         for band in range(start // chunk, -(-stop // chunk) if stop > start else 0):
             if raw:  # uncompressed strips: read just the rows asked for, not the whole strip
                 self._paste_rows(band, chunk, out, start)
@@ -238,7 +240,7 @@ class TiffRows:
             index = int(np.argmax(ends > size))
             msg = f"{self.name}: truncated TIFF: strip {index} lies past the end of the file"
             raise ImageError(msg)
-        if page.compression == COMPRESSION.NONE:
+        if page.compression == _UNCOMPRESSED:
             self._check_raw_sizes()
 
     def _check_raw_sizes(self) -> None:
@@ -288,6 +290,8 @@ def _layout(page: Any) -> TiffLayout:
 
 
 def _decode_error(name: str, page: Any, index: int, exc: BaseException) -> ImageError:
+    from tifffile import COMPRESSION
+
     compression = COMPRESSION(page.compression).name
     if "imagecodecs" in str(exc):
         msg = (
@@ -328,6 +332,8 @@ def probe(source: Source) -> TiffLayout | None:
             compression, layout = tif._page.compression, tif.layout
     except TiffUnsupported:
         return None
+    from tifffile import COMPRESSION, TIFF
+
     try:
         TIFF.DECOMPRESSORS[compression]
     except (KeyError, ImportError):
@@ -371,7 +377,7 @@ def tiff_tags(source: Source) -> tuple[bytes | None, tuple[float, float] | None]
         tags = tif._page.tags
         icc = tags.valueof("InterColorProfile")
         x, y, unit = (tags.valueof(n) for n in ("XResolution", "YResolution", "ResolutionUnit"))
-    per_inch = {int(tifffile.RESUNIT.INCH): 1.0, int(tifffile.RESUNIT.CENTIMETER): 2.54}
+    per_inch = {2: 1.0, 3: 2.54}  # ResolutionUnit: inch, centimetre
     if x is None or y is None or unit is None or int(unit) not in per_inch:
         return (bytes(icc) if icc else None), None
     dpi = tuple(round(n / d * per_inch[int(unit)], 4) if d else 0.0 for n, d in (x, y))

@@ -2,7 +2,8 @@
 
 :func:`write_tiff` writes strips from an iterator, so an image larger than memory can be
 written; :func:`encode_tiff` encodes a whole array (16-bit colour and alpha, which Pillow
-cannot write). Uncompressed, as libvips and ImageMagick write TIFF by default.
+cannot write). Uncompressed, as libvips and ImageMagick write TIFF by default. tifffile is
+imported when a TIFF is written (a run without one saves its import).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import numpy as np
-import tifffile
 from PIL import Image
 
 from convcli.choices import Existing
@@ -144,6 +144,8 @@ def write_tiff(
     OutputError
         The file cannot be written (disk full, no permission).
     """
+    import tifffile
+
     args = _tiff_args(shape, alpha, save)
 
     def write(handle: BinaryIO) -> None:
@@ -180,6 +182,8 @@ def encode_tiff(
     >>> tifffile.imread(io.BytesIO(data)).dtype.name
     'uint16'
     """
+    import tifffile
+
     array = pixels if alpha is None else np.dstack([pixels, alpha.astype(pixels.dtype)])
     buffer = io.BytesIO()
     try:

@@ -7,7 +7,6 @@ and what was expected. Kernels and ``convcli explain``'s inputs are both read he
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -100,6 +99,8 @@ def _enum(tokens: list[str]) -> list[tuple[int, str]]:
 
 def parse_json_matrix(text: str, source: str) -> np.ndarray:
     """Parse a JSON list of numbers (one row) or a list of rows."""
+    import json  # here: a run without a JSON matrix does not pay its import
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -147,6 +148,8 @@ def _data_row(row: object, label: str, number: int) -> list[float]:
 
 
 def _show(value: object) -> str:
+    import json
+
     text = json.dumps(value) if isinstance(value, str | list | dict) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -49,15 +49,38 @@ def kernel_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def library_entries() -> dict[str, Kernel | KernelBank]:
     """Every library entry by name and alias; kernels are loaded before the banks using them."""
-    folder = kernel_dir()
-    parsed = [
-        (path, read_toml(path, _library_label(path))) for path in sorted(folder.glob("*.toml"))
-    ]
+    read = [(path, *_library_file(path)) for path in sorted(kernel_dir().glob("*.toml"))]
     registry: dict[str, Kernel | KernelBank] = {}
-    for path, data in sorted(parsed, key=lambda item: "kernels" in item[1]):
-        ctx = TomlContext(_library_label(path), path.stem, True, _member_resolver(registry))
-        _register(registry, kernel_from_toml(data, ctx))
+    for path, data, kernel in sorted(read, key=lambda item: item[2] is None):
+        if kernel is None:  # a bank: its members resolve against the kernels registered
+            ctx = TomlContext(_library_label(path), path.stem, True, _member_resolver(registry))
+            _register(registry, kernel_from_toml(data, ctx))
+        else:
+            _register(registry, kernel)
     return registry
+
+
+def library_entry(name: str) -> Kernel | KernelBank | None:
+    """The library entry called ``name`` (a file's name or an alias), or None.
+
+    A kernel is read from its own file alone, so ``-k sobel_x`` parses one file at
+    start-up, not the whole library; a bank (whose members are other entries) and an
+    alias are looked up in :func:`library_entries`, which holds the same kernel objects.
+    """
+    folder = kernel_dir()
+    path = folder / f"{name}.toml"
+    kernel = _library_file(path)[1] if path.parent == folder and path.is_file() else None
+    return library_entries().get(name) if kernel is None else kernel
+
+
+@functools.cache
+def _library_file(path: Path) -> tuple[dict[str, Any], Kernel | KernelBank | None]:
+    """A library file's table, and its kernel (None for a bank); read once per process."""
+    label = _library_label(path)
+    data = read_toml(path, label)
+    if "kernels" in data:
+        return data, None
+    return data, kernel_from_toml(data, TomlContext(label, path.stem, True, _member_resolver({})))
 
 
 def _library_label(path: Path) -> str:

@@ -35,7 +35,12 @@ from pathlib import Path
 from convcli.errors import KernelError
 from convcli.kernels import files
 from convcli.kernels.kernel import Kernel, KernelBank, inline_kernel, inline_label, looks_inline
-from convcli.kernels.library import FILE_SUFFIXES, library_entries, load_kernel_file
+from convcli.kernels.library import (
+    FILE_SUFFIXES,
+    library_entries,
+    library_entry,
+    load_kernel_file,
+)
 from convcli.kernels.parametric import PARAMETRIC, parametric_kernel
 
 
@@ -106,12 +111,12 @@ def _named(text: str) -> Kernel | KernelBank:
     """A library name, or ``NAME:ARGS`` / ``NAME`` of a parametric family."""
     name, colon, args = text.partition(":")
     name = name.strip().lower()
-    library = library_entries()
-    if not colon and name in library:
-        return library[name]
+    entry = None if colon else library_entry(name)  # NAME:ARGS reads no kernel file
+    if entry is not None:
+        return entry
     if name in PARAMETRIC:
         return parametric_kernel(PARAMETRIC[name], args)
-    if name in library:
+    if name in library_entries():
         msg = (
             f"kernel {name!r} takes no parameters (got {text!r}); "
             f"parametric kernels: {', '.join(sorted(PARAMETRIC))}"

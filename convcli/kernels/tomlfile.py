@@ -22,12 +22,6 @@ from convcli.kernels import files
 from convcli.kernels.files import ZERO_SUM_TOLERANCE, is_zero_sum
 from convcli.kernels.kernel import Kernel, KernelBank, KernelKind, check_anchor, infer_kind
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-
 _KERNEL_FIELDS = ("name", "description", "kind", "weights", "normalize", "scale", "offset",
                   "anchor", "tags", "aliases")  # fmt: skip
 _BANK_FIELDS = ("name", "description", "kernels", "combine", "tags", "aliases")
@@ -47,6 +41,10 @@ class TomlContext:
 
 def read_toml(path: Path, label: str) -> dict[str, Any]:
     """Parse a TOML file, with its errors as :class:`KernelError`."""
+    if sys.version_info >= (3, 11):  # imported here: NAME:ARGS kernels read no TOML
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     text = files.read_text(path, label)
     try:
         return tomllib.loads(text)

@@ -9,8 +9,6 @@ SHA-256 and size of the input and of the output. :mod:`convcli.pipeline.replay` 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,11 +27,15 @@ RECORD_SUFFIX = ".json"
 
 def digest(data: bytes) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` of some bytes."""
+    import hashlib  # only --record needs it: a run without one saves its import
+
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
 def file_digest(path: str | Path) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` of a file, read in blocks."""
+    import hashlib
+
     sha, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
@@ -151,6 +153,8 @@ def write_records(
     result: ImageResult, source: str | bytes, settings: Any
 ) -> tuple[dict[str, Any], ...]:
     """Write ``<output>.json`` beside each written output; return the records."""
+    import json
+
     input_digest = digest(source) if isinstance(source, bytes) else file_digest(source)
     records = []
     for index, m in enumerate(result.maps):

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -28,7 +28,6 @@ from convcli.io import (
     read_image,
     write_npy,
 )
-from convcli.io.frames import Animation, encode_animation, read_animation
 from convcli.io.meta import ImageMeta, SaveOptions
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.luma import apply_luma
@@ -38,6 +37,9 @@ from convcli.pipeline.record import write_records
 from convcli.pipeline.stream_run import filter_in_strips, output_depth
 from convcli.pipeline.summary import ImageResult, MapResult, map_result
 from convcli.values import map_values, to_pixels
+
+if TYPE_CHECKING:  # frames are read and written by convcli.io.frames, imported for them only
+    from convcli.io.frames import Animation
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ def _animation(
     if settings.mapping == "raw":
         msg = f"{loaded.source}: --map raw writes the float values of one frame; pass --frame N"
         raise OutputError(msg)
+    from convcli.io.frames import read_animation
+
     color = "keep" if settings.color == "luma" else settings.color
     return read_animation(source, color=color, max_pixels=settings.max_pixels)  # type: ignore[arg-type]
 
@@ -302,6 +306,8 @@ def _emit(
     if animation is None:
         data = encode_image(array, alpha=alpha, format=fmt, options=options)
     else:
+        from convcli.io.frames import encode_animation
+
         alphas = None if alpha is None or not FORMATS[fmt].alpha else list(alpha)
         data = encode_animation(list(array), alphas, FORMATS[fmt], animation, options)
     if output == "-":

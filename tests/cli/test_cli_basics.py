@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -74,11 +75,31 @@ def test_help_and_version_load_neither_numpy_nor_pillow() -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("suffix", [".png", ".tif"])
-def test_a_quiet_apply_loads_neither_rich_nor_a_process_pool(tmp_path: Path, suffix: str) -> None:
-    # script runs pay no start-up for what they do not use: rich prints nothing with -q,
-    # one image needs no process pool, and numpy.unique's lazy numpy.ma import is avoided
-    # (np.percentile still needs it: auto's robust gain, as for -k sobel)
+NOT_LOADED_BY_A_QUIET_APPLY = {
+    "rich",  # prints nothing with -q
+    "concurrent.futures.process",  # one image needs no process pool
+    "numpy.ma",  # numpy.unique's lazy import is avoided (np.percentile still needs it)
+    "secrets",  # temporary names come from os.urandom
+    "shutil",  # only removing a stale Zarr temporary folder needs it
+    "hashlib",  # only --record's digests
+    "convcli.emit",  # only --emit writes programs
+    "shlex",  # only --emit quotes a command line
+    "convcli.batch.cluster",  # only --dask
+    "importlib.util",  # only --dask checks that the extra is installed
+    "numpy.typing",  # the engine's annotations only
+    "convcli.io.frames",  # only files of several frames, filtered frame by frame
+}
+"""Modules a quiet one-image ``apply`` must not import: each costs every script run start-up."""
+
+
+# tifffile is needed for a TIFF only, and it imports json itself
+@pytest.mark.parametrize(("suffix", "unused"), [(".png", {"tifffile", "json"}), (".tif", set())])
+def test_a_quiet_apply_loads_neither_rich_nor_a_process_pool(
+    tmp_path: Path, suffix: str, unused: set[str]
+) -> None:
+    # script runs pay no start-up for what they do not use (auto's robust gain, as for
+    # -k sobel, still needs np.percentile and so numpy.ma: -k blur avoids it)
+    modules = sorted(NOT_LOADED_BY_A_QUIET_APPLY | unused)
     source = tmp_path / f"in{suffix}"
     Image.fromarray(np.arange(48 * 40 * 3, dtype=np.uint8).reshape(48, 40, 3)).save(source)
     code = (
@@ -86,11 +107,35 @@ def test_a_quiet_apply_loads_neither_rich_nor_a_process_pool(tmp_path: Path, suf
         f"['apply', {str(source)!r}, '-k', 'blur', '-o', {str(tmp_path / 'o')!r} + {suffix!r}, "
         "'-q']\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "print(sorted({'rich', 'numpy.ma', 'concurrent.futures.process'} & set(sys.modules)))"
+        f"print(sorted(set({modules!r}) & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.stdout, done.returncode) == ("[]\n", 0), done.stderr
     assert (tmp_path / f"o{suffix}").exists()
+
+
+def test_the_console_script_loads_a_command_without_collecting_and_freezes_at_the_end() -> None:
+    # imports make no garbage: no search for cycles while the command's modules load (the
+    # collector runs again for the command); at the end all is frozen, and Python's
+    # shutdown skips searching every object for cycles (~20 ms)
+    code = (
+        "import gc, sys; from convcli.cli import main; sys.argv[1:] = ['apply', '--help']\n"
+        "loading = []\n"
+        "def seen(phase, info):\n"
+        "    module = sys.modules.get('convcli.cli.apply')\n"
+        "    loading.append(module is not None and not hasattr(module, 'apply_command'))\n"
+        "gc.callbacks.append(seen)\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(any(loading), gc.isenabled(), gc.get_freeze_count() > 1000)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "False True True"
+
+
+def test_the_cli_run_in_process_leaves_the_garbage_collector_alone() -> None:
+    frozen = gc.get_freeze_count()
+    assert CliRunner().invoke(cli, ["kernels", "--json"]).exit_code == 0
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, True)
 
 
 def test_unknown_command_is_a_usage_error() -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcli.emit import emit_program
+from convcli.choices import EMIT_LIBRARIES
+from convcli.emit import emit_program, libraries
 from convcli.errors import GeometryError
 from convcli.kernels import Kernel, parse_kernel_spec
 from convcli.pipeline import ConvOptions, build_plan
@@ -49,6 +50,11 @@ CASES: list[tuple[list[Any], dict[str, Any], dict[str, Any]]] = [
     (["emboss", "outline"], {"stride": 2, "padding_mode": "zeros"}, {"combine": "stack"}),
 ]
 LIBRARIES = ["numpy", "scipy", "opencv", "torch"]
+
+
+def test_emit_names_are_the_libraries_programs_are_written_for() -> None:
+    # `--emit`'s choices live in convcli.choices, so `apply` builds them without convcli.emit
+    assert EMIT_LIBRARIES == tuple(libraries.LIBRARIES) == tuple(LIBRARIES)
 
 
 def _spec(spec: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,6 +129,28 @@ def test_blur_alias_is_the_3x3_gaussian() -> None:
     assert blur is parse_kernel_spec("gaussian_blur_3x3")
     assert "blur" in blur.description
     assert blur.aliases == ("blur",)
+
+
+def test_a_kernel_name_reads_its_own_file_and_name_args_reads_none() -> None:
+    # start-up of `apply -k NAME`: one file parsed, not the library; `-k NAME:ARGS` no TOML
+    code = (
+        "import sys\n"
+        "from convcli.kernels import library, parse_kernel_spec\n"
+        "read, real = [], library.read_toml\n"
+        "library.read_toml = lambda path, label: read.append(path.name) or real(path, label)\n"
+        "parse_kernel_spec('box:3'); parse_kernel_spec('gaussian:sigma=2')\n"
+        "print('tomllib' in sys.modules, read)\n"
+        "parse_kernel_spec('sobel_x'); parse_kernel_spec('sobel_x')\n"
+        "print(read)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["False []", "['sobel_x.toml']"]
+
+
+def test_a_kernel_read_alone_is_the_librarys_own() -> None:
+    library = {entry.name: entry for entry in load_library()}
+    for name in ("sobel_x", "gaussian_blur_3x3", "identity", "sobel"):
+        assert parse_kernel_spec(name) is library[name]
 
 
 def test_laplacian_alias_is_the_4_neighbour_one() -> None:
