@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import platform
 import shutil
 import subprocess
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from results import replace_block
+from results import cpu, replace_block
 
 BIN = Path(sys.executable).parent
 CONVCLI = str(BIN / "convcli") if (BIN / "convcli").exists() else "convcli"
@@ -229,7 +228,7 @@ def header(repeat: int) -> str:
     return (
         f"### `convcli apply` end to end ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_cli.py` — whole-process wall time, best of {repeat}; "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"{cpu()}, Python {platform.python_version()}; "
         f"peers: {peers}. Same integer Gaussian weights for every tool; ratios above 1 mean "
         "convcli is faster."
     )

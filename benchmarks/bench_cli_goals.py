@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from bench_cli import CONVCLI, imagemagick, peer_versions, photo, vips, write_kernels
 from PIL import Image
-from results import replace_block
+from results import cpu, replace_block
 
 
 def timed(repeat: int, command: Sequence[str], work: Path) -> tuple[float, float]:
@@ -223,7 +223,7 @@ def goals_header(repeat: int) -> str:
     return (
         f"### `convcli apply` in strips, with peak RSS ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_cli_goals.py` — whole process, median of {repeat}; "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"{cpu()}, Python {platform.python_version()}; "
         f"peers: {peer_versions()}; load average "
         f"{os.getloadavg()[0]:.1f} at the end. Ratios are convcli / peer: below 1 means "
         "convcli is faster."

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dask_huge import run_huge
 from PIL import Image
-from results import replace_block
+from results import cpu, replace_block
 
 BIN = Path(sys.executable).parent
 CONVCLI = str(BIN / "convcli") if (BIN / "convcli").exists() else "convcli"
@@ -91,7 +91,7 @@ def report(best: dict[str, float], count: int, repeat: int) -> str:
     return (
         f"### `--dask local:2` against `--jobs 2` ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_dask.py` — whole-process wall time, best of {repeat}; "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"{cpu()}, Python {platform.python_version()}; "
         f"load average {load:.2f} at the end. {count} JPEG photos of 1152×864, `-k {KERNEL}`.\n\n"
         "| run | `--jobs 2` | `--dask local:2` | dask / jobs |\n|---|---:|---:|---:|\n"
         f"| {count} photos | {best['jobs']:.2f} s | {best['dask']:.2f} s | {ratio:.2f}× |\n"

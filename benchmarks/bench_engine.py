@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from results import replace_block
+from results import cpu, replace_block
 
 from convcli.engine import convolve
 
@@ -202,13 +201,6 @@ def measure(case: Case, repeats: int) -> Row:
 
 def machine() -> str:
     """CPU model, cores, versions and the load when the run started."""
-    model = platform.processor() or platform.machine()
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        found = re.search(r"model name\s*:\s*(.+)", text)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     for mod in ("cv2", "scipy"):
         try:
@@ -216,9 +208,7 @@ def machine() -> str:
         except ImportError:
             versions.append(f"{mod} missing")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{model}, {os.cpu_count()} cores; {', '.join(versions)}; load average {load:.2f} at start"
-    )
+    return f"{cpu()}; {', '.join(versions)}; load average {load:.2f} at start"
 
 
 def fmt_ms(value: float | None, estimated: bool = False) -> str:

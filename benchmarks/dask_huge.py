@@ -28,6 +28,7 @@ import numpy as np
 import psutil
 import tifffile
 from bench_huge_tiff import write_source
+from results import cpu
 
 BIN = Path(sys.executable).parent
 CONVCLI = str(BIN / "convcli") if (BIN / "convcli").exists() else "convcli"
@@ -145,7 +146,7 @@ def _report(
     return (
         f"### One {size}×{size} RGB TIFF on `--dask local:2` ({datetime.date.today()})\n\n"
         f"`python benchmarks/bench_dask.py --case huge --size {size}` — `-k {SPEC}`; "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"{cpu()}, Python {platform.python_version()}; "
         f"load average {load:.2f} at the end. Peak RSS of every process (MiB).\n\n"
         "| run | wall | / streaming | peak RSS by process (MiB) | every process < 1 GiB |\n"
         "|---|---:|---:|---|---|\n" + "\n".join(rows) + "\n\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import re
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -18,3 +21,14 @@ def replace_block(name: str, text: str) -> None:
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     RESULTS.write_text(current)
+
+
+def cpu() -> str:
+    """The CPU model and cores, so that figures from different machines are told apart."""
+    model = platform.processor() or platform.machine()
+    try:
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        model = found.group(1).strip() if found else model
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
