@@ -10,7 +10,8 @@ a TIFF or PNG output the tasks send their pixels back and the client writes them
 through the strip writers (:func:`~convcli.pipeline.strip_targets.write_maps`), holding a
 few strips at a time. A worker that dies mid-task: the scheduler runs the task again
 (strips are written whole, so a strip written twice holds the same bytes). Importing this
-module imports Dask and Zarr: it is loaded only for ``--dask``.
+module imports Dask (Zarr only once an output is a Zarr array): it is loaded only for
+``--dask``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import zarr
 from distributed import Client, KilledWorker, as_completed
 
 from convcli.batch.cluster import DaskTarget
@@ -149,6 +149,8 @@ def _to_zarr(
 
 def zarr_strip(job: StripJob, cut: Pair, arrays: Sequence[str]) -> list[MappedStrip]:
     """One task: output rows ``cut`` of every map into its Zarr array; their reports back."""
+    import zarr  # loaded by staged_arrays before the workers started
+
     mapped = run_strip(job, cut)
     for path, strip in zip(arrays, mapped, strict=True):
         zarr.open_array(path, mode="r+")[cut[0] : cut[1]] = strip.pixels

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 from convcli.choices import Existing
 from convcli.engine import convolve_rows, tile_quantum
@@ -213,6 +212,8 @@ def staged_arrays(
     for final in finals:
         _check_target(final, existing)
     works = [temp_name(final) for final in finals]  # PID-named: a rerun removes a killed run's
+    import zarr  # here, not above: a --dask run of image files never needs it (0.1 s)
+
     try:
         for work in works:
             zarr.open_array(str(work), mode="w", shape=shape, chunks=chunks, dtype=dtype)
@@ -250,5 +251,7 @@ def write_strip(
     """One task: output ``rows`` from the mapped ``source`` into the Zarr array ``target``."""
     image = np.load(source, mmap_mode="r")
     strip = convolve_rows(image, kernel, geometry, rows, threads=1, **options).output
+    import zarr  # loaded by staged_arrays before the workers started, or on their first strip
+
     zarr.open_array(target, mode="r+")[rows[0] : rows[1]] = strip
     return rows

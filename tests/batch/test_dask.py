@@ -207,6 +207,15 @@ def test_apply_without_dask_imports_no_dask(photo: Path, tmp_path: Path) -> None
     assert (done.stdout, done.returncode) == ("[]\n", 0), done.stderr
 
 
+def test_dask_modules_leave_zarr_unloaded() -> None:
+    # a --dask run of one image file loads convcli.batch.huge to see whether it splits: Zarr
+    # (0.1 s to import) is loaded only once an output is a Zarr array
+    pytest.importorskip("distributed")
+    code = "import sys, convcli.batch.huge; print('zarr' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.returncode) == ("False\n", 0), done.stderr
+
+
 def test_an_interrupt_swallowed_during_a_dask_run_is_raised_again() -> None:
     # Dask's scheduler hooks a garbage-collector callback into the client; a Ctrl-C raised
     # inside it was printed as "Exception ignored" and lost, and the run ended with exit 0
