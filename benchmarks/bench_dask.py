@@ -87,6 +87,8 @@ def report(best: dict[str, float], count: int, repeat: int) -> str:
     rate = count / (best["dask"] - startup) / 2  # images/s of one worker, start-up excluded
     per_image = best["bytes"] / count
     extra_ms = ((best["dask"] - startup) - best["jobs"]) / count * 1000
+    noise = f"no measurable time ({extra_ms:+.1f} ms, within the runs' noise)"
+    extra = f"{extra_ms:.1f} ms" if extra_ms >= 0.05 else noise
     load = os.getloadavg()[0]
     return (
         f"### `--dask local:2` against `--jobs 2` ({datetime.date.today()})\n\n"
@@ -103,7 +105,7 @@ def report(best: dict[str, float], count: int, repeat: int) -> str:
         f"image moves {per_image / 1e6:.2f} MB (JPEG read + written), so storage serving B MB/s "
         f"caps the cluster at B / {per_image / 1e6:.2f} images/s (a 1 Gbit/s NFS server, "
         f"~110 MB/s: ~{110e6 / per_image:.0f} images/s, i.e. ~{110e6 / per_image / rate:.0f} "
-        f"workers). Beyond its start-up, the cluster cost {extra_ms:.0f} ms of wall time per "
+        f"workers). Beyond its start-up, the cluster cost {extra} of wall time per "
         "image here against `--jobs 2` (scheduling, and the scheduler sharing the 2 cores)."
     )
 
