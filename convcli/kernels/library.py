@@ -8,7 +8,6 @@ comments), ``.npy`` or a libvips ``.mat`` (header ``width height [scale [offset]
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,6 @@ from convcli.kernels.kernel import (
 )
 from convcli.kernels.parametric import PARAMETRIC, Parametric, parametric_kernel
 from convcli.kernels.tomlfile import Resolver, TomlContext, kernel_from_toml, read_toml
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - Python 3.10
-    pass
 
 FILE_SUFFIXES = (".toml", ".txt", ".csv", ".npy", ".mat")
 """The kernel file types :func:`~convcli.kernels.parse_kernel_spec` reads, by suffix."""
