@@ -7,9 +7,11 @@ same pixels, metadata, warnings, summary and ``existing`` policy): an integer im
 frame, kept or gray colour (alpha kept or filtered with kept colour, unless a TIFF holds it
 premultiplied or beside 16-bit gray), a plan without a chain, no EXIF (TIFF rows are read
 as stored, not turned upright; tifffile writes no EXIF), and outputs that are PNG or
-uncompressed TIFF files of integer pixels. The ICC profile and DPI are carried by the strip
-writers. Every other case (such a TIFF's alpha, frames, ``--color luma``, float images,
-``-o -``, ``.npy``, ``raw``, JPEG/WebP/GIF/BMP, ``--compression``) falls back.
+uncompressed TIFF files of integer pixels, written strip by strip, or JPEG, WebP and BMP
+files, whose pixels are gathered whole and encoded at the end. The ICC profile, EXIF and DPI
+are carried as the whole-image path carries them. Every other case (such a TIFF's alpha,
+frames, ``--color luma``, float images, ``-o -``, ``.npy``, ``raw``, GIF,
+``--compression``) falls back.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from convcli.errors import OutputError
 from convcli.geometry import working_geometry
 from convcli.io import FORMATS, holds_16bit
+from convcli.io.atomic import atomic_write
 from convcli.io.meta import ImageMeta, save_arguments
 from convcli.io.rows import RowImage, open_rows
 from convcli.io.tiff_write import exif_tags
-from convcli.io.write import png_meta_chunks
+from convcli.io.write import encode_image, png_meta_chunks
 from convcli.pipeline.filtering import alpha_weighted
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.stream import (
@@ -47,6 +50,9 @@ if TYPE_CHECKING:
     from convcli.pipeline.run import ApplySettings
 
 _STREAMED_FORMATS = ("png", "tiff")
+_ENCODED_FORMATS = ("jpeg", "webp", "bmp")
+"""Formats whose pixels are gathered strip by strip and encoded whole at the end (their
+codecs take a whole image): no float map of the image is held, only its pixels."""
 
 
 def output_depth(requested: int | None, bit_depth: int, fmt: str, *, planes: int = 1) -> int:
@@ -93,7 +99,7 @@ def _settings_stream(
     if settings.save.compression != "none" or settings.mapping == "raw":
         return False
     return all(
-        fmt in _STREAMED_FORMATS and output != "-"
+        fmt in (*_STREAMED_FORMATS, *_ENCODED_FORMATS) and output != "-"
         for output, fmt in zip(outputs, formats, strict=True)
     )
 
@@ -136,6 +142,9 @@ def filter_in_strips(
             alpha = AlphaWork(settings.alpha_mode, weigh)
         maps = stream_maps(image, settings.plan, settings.options, specs, gray=gray,
                            max_pixels=settings.max_pixels, alpha=alpha)  # fmt: skip
+    for made in maps:
+        if not made.spec.streamed:
+            _write_encoded(made)
     name = image.name if isinstance(source, str) else "-"
     return strip_result(image, maps, settings, name, start)
 
@@ -202,19 +211,32 @@ def output_specs(
         depth = output_depth(settings.depth, image.bit_depth, fmt, planes=planes)
         spec = output_spec(output, fmt, settings.mapping, ksum, depth, scale=settings.scale,
                            bias=settings.bias, existing=settings.existing)  # fmt: skip
-        if not spec.streamed:
+        if not spec.streamed and fmt not in _ENCODED_FORMATS:
             return None
         dpi = _strided_dpi(meta, settings, image)
-        args = save_arguments(
-            FORMATS[fmt].pillow or "", replace(settings.save, meta=replace(meta, dpi=dpi)), color
-        )
-        save = (
-            {"chunks": png_meta_chunks(args)}
-            if fmt == "png"
-            else {"save": args, "alpha": image.alpha}
-        )
+        options = replace(settings.save, meta=replace(meta, dpi=dpi))
+        args = save_arguments(FORMATS[fmt].pillow or "", options, color)
+        if fmt == "png":
+            save: dict[str, object] = {"chunks": png_meta_chunks(args)}
+        elif fmt == "tiff":
+            save = {"save": args, "alpha": image.alpha}
+        else:
+            save = {"options": options}
         specs.append(replace(spec, writer_args=save))
     return specs
+
+
+def _write_encoded(made: Streamed) -> None:
+    """Encode the pixels of a map gathered whole (JPEG, WebP, BMP) and write its file, as the
+    whole-image path does."""
+    spec, fmap = made.spec, made.fmap
+    options = spec.writer_args["options"]
+    data = encode_image(fmap.values, alpha=fmap.alpha, format=spec.fmt, options=options)
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    atomic_write(spec.output, write, existing=spec.existing)
 
 
 def _strided_dpi(

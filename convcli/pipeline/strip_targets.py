@@ -159,6 +159,7 @@ class _Target:
         self.blank: np.ndarray | None = None  # a zero-byte stand-in of the map's shape
         self.applied: tuple[Applied, ...] = ()
         self.kernel_sum = 0.0
+        self.alpha = False  # the strips' last sample is alpha
 
     def put(self, cut: Pair, strip: MappedStrip) -> None:
         """Rows ``cut`` of the map."""
@@ -174,7 +175,7 @@ class _Target:
         shape = (self.height, *pixels.shape[1:])
         colour = shape if not strip.alpha else shape[:2] if shape[2] == 2 else (*shape[:2], 3)
         self.blank = np.broadcast_to(pixels.dtype.type(0), colour)
-        self.applied, self.kernel_sum = strip.applied, strip.kernel_sum
+        self.applied, self.kernel_sum, self.alpha = strip.applied, strip.kernel_sum, strip.alpha
         if self.spec.streamed:
             self.sink = _StripSink(self.spec, shape, pixels.dtype)
         else:
@@ -191,10 +192,16 @@ class _Target:
             self.sink.abort()
 
     def feature_map(self, name: str) -> FeatureMap:
-        """The map (its values, or the stand-in when it went to its file)."""
-        values = self.array if self.array is not None else self.blank
-        assert values is not None, "no strip was put"
-        return FeatureMap(name, values, None, self.kernel_sum, self.applied)
+        """The map: its pixels (colour, and alpha apart), or the stand-in when it went to its
+        file."""
+        if self.array is None:
+            assert self.blank is not None, "no strip was put"
+            return FeatureMap(name, self.blank, None, self.kernel_sum, self.applied)
+        if not self.alpha:
+            return FeatureMap(name, self.array, None, self.kernel_sum, self.applied)
+        colour = self.array[..., :-1] if self.array.shape[2] > 2 else self.array[..., 0]
+        alpha = self.array[..., -1]
+        return FeatureMap(name, colour, alpha, self.kernel_sum, self.applied)
 
 
 def write_maps(

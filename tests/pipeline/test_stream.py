@@ -61,11 +61,12 @@ def _run(tmp: Path, source: Path, out: str, settings: ApplySettings, strips: boo
     record["output"] = record["outputs"] = None
     for item in record["maps"]:
         item["output"] = None
-    return {"record": record, "pixels": _decoded(target)}
+    return {"record": record, "pixels": _decoded(target), "bytes": target.read_bytes()}
 
 
 def _format(name: str) -> str:
-    return {"png": "png", "npy": "npy", "tif": "tiff", "jpg": "jpeg"}[name.rsplit(".", 1)[1]]
+    suffix = name.rsplit(".", 1)[1]
+    return {"tif": "tiff", "jpg": "jpeg"}.get(suffix, suffix)
 
 
 def _decoded(path: Path) -> np.ndarray:
@@ -118,8 +119,9 @@ def _compare(tmp, monkeypatch, counts, kind, specs, out="o.png", mapping="auto",
 
 
 def _streams(kind: str, out: str, mapping: str, color: str) -> bool:
-    """Whether strips are taken: integer images, PNG/TIFF files of pixels, no luma."""
-    pixels = out in ("o.png", "o.tif") and mapping != "raw"
+    """Whether strips are taken: integer images, files of pixels (PNG/TIFF in strips;
+    JPEG/WebP/BMP encoded whole at the end), no luma."""
+    pixels = out in ("o.png", "o.tif", "o.jpg", "o.webp", "o.bmp") and mapping != "raw"
     return pixels and kind != "float.tif" and color != "luma"
 
 
@@ -170,6 +172,28 @@ def test_every_mapping_and_output(tmp_path, monkeypatch, small_strips, mapping, 
     _compare(tmp_path, monkeypatch, small_strips, kind, specs, out, mapping)
 
 
+@pytest.mark.parametrize(
+    ("kind", "spec", "out", "options"),
+    [
+        ("rgb.png", "sharpen", "o.jpg", {}),
+        ("rgb.jpg", "gaussian:sigma=2", "o.jpg", {"stride": 2}),  # EXIF-free JPEG in and out
+        ("rgb.tif", "sobel", "o.webp", {}),
+        ("gray.png", "laplacian", "o.bmp", {"padding_mode": "zeros"}),
+        ("rgba.png", "box:5", "o.jpg", {}),  # alpha weighted, then dropped (with the warning)
+        ("rgba.png", "box:5", "o.webp", {"alpha_mode": "filter"}),  # alpha kept
+        ("rgb16.tif", "box:3", "o.jpg", {}),  # 16-bit input written as 8-bit (noted)
+    ],
+)
+def test_encoded_formats_gather_strips_into_the_whole_image_bytes(
+    tmp_path, monkeypatch, small_strips, kind, spec, out, options
+):  # type: ignore[no-untyped-def]
+    """JPEG, WebP and BMP files are encoded whole, from pixels gathered strip by strip."""
+    streamed = _compare(tmp_path, monkeypatch, small_strips, kind, [K(spec)], out, **options)
+    whole = (tmp_path / "whole" / out).read_bytes()
+    assert streamed["bytes"] == whole
+    assert streamed["record"]["maps"][0]["alpha"] is (kind == "rgba.png" and out == "o.webp")
+
+
 @pytest.mark.parametrize("kind", ["rgb.png", "rgba.png"])
 def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips, kind) -> None:  # type: ignore[no-untyped-def]
     source = _save(tmp_path, kind)
@@ -212,9 +236,10 @@ def test_the_bomb_guard_counts_pixels_held(tmp_path: Path, small_strips: list[in
     result = filter_image(str(source), [str(tmp_path / "o.tif")], ["tiff"], settings)
     assert result.maps[0].shape == (200, 2000, 3)  # strips of a few rows: under the limit
     assert small_strips == [5]
-    message = (  # JPEG is not written in strips: the whole image is read, and guarded
-        f"{source}: 2000x200 = 400000 pixels is over the limit of 100000 pixels (a guard "
-        "against decompression bombs); pass --max-pixels 400000 or more if you trust this file"
+    message = (  # JPEG is encoded whole: its 400,000 pixels are held, with a strip's rows
+        f"{source}: filtering it in strips holds 484000 pixels at once, over the limit of "
+        "100000 pixels (a guard against decompression bombs); pass --max-pixels 484000 or "
+        "more if you trust this file"
     )
     with pytest.raises(ImageError, match=re.escape(message)):
         filter_image(str(source), [str(tmp_path / "o.jpg")], ["jpeg"], settings)
@@ -224,8 +249,8 @@ def test_the_bomb_guard_counts_pixels_held(tmp_path: Path, small_strips: list[in
 PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-@pytest.mark.parametrize("source_kind", ["png", "tif"])
-@pytest.mark.parametrize("out", ["o.png", "o.tif"])
+@pytest.mark.parametrize("source_kind", ["png", "tif", "jpg"])
+@pytest.mark.parametrize("out", ["o.png", "o.tif", "o.jpg"])
 @pytest.mark.parametrize("stride", [1, 2])
 def test_strips_keep_icc_and_dpi(tmp_path, monkeypatch, small_strips, source_kind, out, stride):  # type: ignore[no-untyped-def]
     source = tmp_path / f"meta.{source_kind}"
@@ -273,7 +298,7 @@ def test_what_else_goes_the_whole_image_way(tmp_path, small_strips) -> None:  # 
     plan = build_plan([K("box:3")])
     for settings, out, fmt in (
         (ApplySettings(plan, color="luma"), "a.png", "png"),
-        (ApplySettings(plan), "b.jpg", "jpeg"),
+        (ApplySettings(plan), "b.gif", "gif"),
         (ApplySettings(plan, save=SaveOptions(compression="deflate")), "c.tif", "tiff"),
         (ApplySettings(build_plan([K("box:3"), K("sobel_x")], chain=True)), "d.png", "png"),
     ):
