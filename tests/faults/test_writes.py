@@ -96,6 +96,53 @@ def test_an_injected_enospc_is_one_line_and_exit_1() -> None:
     assert line == "convcli: error: standard output: cannot write: No space left on device"
 
 
+FILL_FILES = """
+import errno, io, os, sys
+import convcli.io.atomic as atomic
+class Filling(io.RawIOBase):  # a disk that fills after 4 KiB of this file
+    def __init__(self, fd):
+        self.fd, self.written = fd, 0
+    def writable(self):
+        return True
+    def seekable(self):  # tifffile seeks back to patch offsets
+        return True
+    def seek(self, offset, whence=0):
+        return os.lseek(self.fd, offset, whence)
+    def tell(self):
+        return os.lseek(self.fd, 0, 1)
+    def write(self, data):
+        self.written += len(data)
+        if self.written > 4096:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(self.fd, data)
+    def close(self):
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+atomic.open = lambda fd, mode: io.BufferedWriter(Filling(fd))
+sys.argv = ["convcli", *sys.argv[1:]]
+from convcli.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("name", ["out.jpg", "out.png", "out.tif"])
+def test_a_disk_that_fills_mid_file_keeps_the_old_file(tmp_path: Path, name: str) -> None:
+    """JPEG (encoded whole from strips), PNG and TIFF (written strip by strip)."""
+    out = tmp_path / name
+    out.write_bytes(b"the user's file")
+    done = subprocess.run(
+        [sys.executable, "-c", FILL_FILES, "apply", str(SAMPLE), "-k", "sharpen", "-o",
+         str(out), "--overwrite", "-q"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    line = _one_error_line(done.stderr)
+    assert line == f"convcli: error: {SAMPLE}: {out}: cannot write: No space left on device"
+    assert out.read_bytes() == b"the user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary file left
+
+
 def test_a_closed_pipe_is_one_line_and_exit_1(runner) -> None:
     proc = runner.start("apply", str(SAMPLE), "-k", "sobel", "-o", "-", "-q")
     assert proc.stdout is not None
