@@ -92,6 +92,17 @@ def atomic_write(
         raise
 
 
+def write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, existing: Existing = "overwrite"
+) -> bool:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    return atomic_write(path, write, existing=existing)
+
+
 def _publish(tmp: Path, target: Path, existing: Existing) -> bool:
     """Give ``tmp`` its final name; without ``overwrite``, never replace a file."""
     if existing == "overwrite":

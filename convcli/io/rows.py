@@ -91,6 +91,22 @@ class RowImage:
         self._close()
 
 
+def colour_and_alpha(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour and alpha of rows whose last sample is alpha (:attr:`RowImage.alpha`): two
+    samples are gray + alpha, four RGB + alpha. Views, not copies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [a.shape for a in colour_and_alpha(np.zeros((2, 5, 2)))]
+    [(2, 5), (2, 5)]
+    >>> [a.shape for a in colour_and_alpha(np.zeros((2, 5, 4)))]
+    [(2, 5, 3), (2, 5)]
+    """
+    colour = samples[..., 0] if samples.shape[-1] == 2 else samples[..., :-1]
+    return colour, samples[..., -1]
+
+
 def open_rows(
     source: Source, *, max_pixels: int | None, drop_alpha: bool, keep_alpha: bool = False
 ) -> RowImage | None:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from convcli.choices import Existing
 from convcli.errors import OutputError, reason
-from convcli.io.atomic import atomic_write
+from convcli.io.atomic import atomic_write, write_bytes
 from convcli.io.formats import Format, format_for_path, format_named
 from convcli.io.meta import SaveOptions, save_arguments
 from convcli.io.tiff_write import encode_tiff
@@ -62,11 +62,7 @@ def write_image(
     """
     fmt = format_named(format) if format else format_for_path(path)
     data = encode_image(pixels, alpha=alpha, format=fmt, options=options)
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(data)
-
-    return atomic_write(path, write, existing=existing)
+    return write_bytes(path, data, existing=existing)
 
 
 def encode_image(

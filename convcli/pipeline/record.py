@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from convcli.io.atomic import atomic_write
+from convcli.io.atomic import write_bytes
 from convcli.kernels import Kernel, KernelBank
 from convcli.pipeline.filtering import Applied
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec
@@ -162,11 +162,7 @@ def write_records(
             continue
         record = build_record(result, index, settings, input_digest, file_digest(m.output))
         text = (json.dumps(record) + "\n").encode("utf-8")
-
-        def write(handle: BinaryIO, text: bytes = text) -> None:
-            handle.write(text)
-
-        atomic_write(record_path(m.output), write)
+        write_bytes(record_path(m.output), text)
         records.append(record)
     return tuple(records)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,11 +23,11 @@ from convcli.geometry import dims
 from convcli.io import (
     FORMATS,
     LoadedImage,
-    atomic_write,
     encode_image,
     read_image,
     write_npy,
 )
+from convcli.io.atomic import write_bytes
 from convcli.io.meta import ImageMeta, SaveOptions
 from convcli.pipeline.filtering import AlphaMode, FeatureMap, apply_plan
 from convcli.pipeline.luma import apply_luma
@@ -312,9 +312,5 @@ def _emit(
         data = encode_animation(list(array), alphas, FORMATS[fmt], animation, options)
     if output == "-":
         return data
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(data)
-
-    atomic_write(output, write, existing=existing)
+    write_bytes(output, data, existing=existing)
     return None

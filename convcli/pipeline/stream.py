@@ -32,7 +32,7 @@ from convcli.choices import Existing
 from convcli.engine import held_rows, needed_rows, tile_quantum
 from convcli.geometry import Geometry, Pair
 from convcli.io import luma
-from convcli.io.rows import RowImage, check_held
+from convcli.io.rows import RowImage, check_held, colour_and_alpha
 from convcli.kernels import Kernel
 from convcli.pipeline.filtering import (
     AlphaMode,
@@ -163,8 +163,8 @@ def strip_runs(
     window = Window(hw, held, cut)
     if image.alpha:
         assert alpha is not None, "an image with alpha needs its AlphaWork"
-        colour = block[..., :-1] if block.shape[2] > 2 else block[..., 0]
-        return apply_plan(colour, plan, options, alpha=block[..., -1], alpha_mode=alpha.mode,
+        colour, held_alpha = colour_and_alpha(block)
+        return apply_plan(colour, plan, options, alpha=held_alpha, alpha_mode=alpha.mode,
                           alpha_max=image.max_value, window=window, weigh=alpha.weigh)  # fmt: skip
     if gray and block.ndim == 3:
         block = luma(block)

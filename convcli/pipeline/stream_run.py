@@ -20,16 +20,15 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from convcli.errors import OutputError
 from convcli.geometry import working_geometry
 from convcli.io import FORMATS, holds_16bit
-from convcli.io.atomic import atomic_write
 from convcli.io.meta import ImageMeta, save_arguments
 from convcli.io.rows import RowImage, open_rows
 from convcli.io.tiff_write import exif_tags
-from convcli.io.write import encode_image, png_meta_chunks
+from convcli.io.write import png_meta_chunks, write_image
 from convcli.pipeline.filtering import alpha_weighted
 from convcli.pipeline.notes import gain_hint, output_warnings
 from convcli.pipeline.stream import (
@@ -230,13 +229,8 @@ def _write_encoded(made: Streamed) -> None:
     """Encode the pixels of a map gathered whole (JPEG, WebP, BMP) and write its file, as the
     whole-image path does."""
     spec, fmap = made.spec, made.fmap
-    options = spec.writer_args["options"]
-    data = encode_image(fmap.values, alpha=fmap.alpha, format=spec.fmt, options=options)
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(data)
-
-    atomic_write(spec.output, write, existing=spec.existing)
+    write_image(spec.output, fmap.values, alpha=fmap.alpha, format=spec.fmt,
+                options=spec.writer_args["options"], existing=spec.existing)  # fmt: skip
 
 
 def _strided_dpi(

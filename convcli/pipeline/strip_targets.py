@@ -23,6 +23,7 @@ import numpy as np
 from convcli.errors import ConvcliError
 from convcli.geometry import Pair
 from convcli.io.png import write_png
+from convcli.io.rows import colour_and_alpha
 from convcli.io.tiff_write import write_tiff
 from convcli.pipeline.filtering import Applied, FeatureMap
 from convcli.pipeline.strip_stats import StripReport, check_finite_maps
@@ -173,8 +174,8 @@ class _Target:
     def _open(self, strip: MappedStrip) -> None:
         pixels = strip.pixels
         shape = (self.height, *pixels.shape[1:])
-        colour = shape if not strip.alpha else shape[:2] if shape[2] == 2 else (*shape[:2], 3)
-        self.blank = np.broadcast_to(pixels.dtype.type(0), colour)
+        blank = np.broadcast_to(pixels.dtype.type(0), shape)
+        self.blank = colour_and_alpha(blank)[0] if strip.alpha else blank
         self.applied, self.kernel_sum, self.alpha = strip.applied, strip.kernel_sum, strip.alpha
         if self.spec.streamed:
             self.sink = _StripSink(self.spec, shape, pixels.dtype)
@@ -199,8 +200,7 @@ class _Target:
             return FeatureMap(name, self.blank, None, self.kernel_sum, self.applied)
         if not self.alpha:
             return FeatureMap(name, self.array, None, self.kernel_sum, self.applied)
-        colour = self.array[..., :-1] if self.array.shape[2] > 2 else self.array[..., 0]
-        alpha = self.array[..., -1]
+        colour, alpha = colour_and_alpha(self.array)
         return FeatureMap(name, colour, alpha, self.kernel_sum, self.applied)
 
 
