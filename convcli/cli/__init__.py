@@ -47,10 +47,11 @@ class ConvcliGroup(click.Group):
     files are removed; a failed write to standard output exits 1.
     """
 
-    freeze_on_load = False
-    """Whether a command's modules load with the cyclic garbage collector paused, all then
-    alive being frozen (:func:`gc.freeze`): set by the console script (:func:`main`), whose
-    process is the command's; a caller's own process is left alone."""
+    owns_process = False
+    """Whether the process is the command's own (set by the console script, :func:`main`),
+    not a caller's: a command's modules then load with the cyclic garbage collector paused,
+    all then alive being frozen (:func:`gc.freeze`), and one image's strips may be shared
+    with forked helper processes (:mod:`convcli.pipeline.shared`)."""
 
     def main(
         self,
@@ -91,7 +92,7 @@ class ConvcliGroup(click.Group):
     def _loading(self) -> Iterator[None]:
         """Imports build long-lived objects, not garbage: no search for cycles while they run,
         and none later among what they built (NumPy's, Pillow's, ...), about 5 ms a run."""
-        if not self.freeze_on_load:
+        if not self.owns_process:
             yield
             return
         gc.disable()
@@ -184,13 +185,13 @@ def main() -> None:
     """Console-script entry point (SIGTERM stops the run as Ctrl-C does, exit 143).
 
     The command's modules load with the cyclic garbage collector paused
-    (:attr:`ConvcliGroup.freeze_on_load`). At exit every object still alive is frozen
+    (:attr:`ConvcliGroup.owns_process`). At exit every object still alive is frozen
     (:func:`gc.freeze`): Python's shutdown would otherwise search them all (NumPy's,
     click's, Dask's) for reference cycles, about 20 ms of every run and 60-100 ms of a
     ``--dask`` run.
     """
     signal.signal(signal.SIGTERM, _on_terminate)
-    cli.freeze_on_load = True
+    cli.owns_process = True
     # the last exit handler to run (the first registered): garbage the run's own handlers
     # (Dask's cluster shutdown) leave is frozen too; every output is closed and renamed
     # before the command returns, so no finalizer left uncalled matters

@@ -128,8 +128,8 @@ if TYPE_CHECKING:  # rich is imported when something is printed: -q and --json r
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes for several inputs (at most one per input and 4 per core). "
-    "[default: number of cores]",
+    help="Worker processes: for several inputs, at most one per input and 4 per core; for "
+    "one image, processes that share its strips. [default: number of cores]",
 )
 @click.option(
     "--dask",
@@ -304,6 +304,10 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
     if cluster is not None or (len(run) > 1 and processes > 1):
         threads = 1 if cluster is not None else worker_threads(processes)
         settings = replace(settings, options=replace(settings.options, threads=threads))
+    elif len(run) == 1 and _owns_process():  # one image: processes share its strips
+        shared = kw["jobs"] or default_jobs()
+        options = replace(settings.options, threads=worker_threads(shared))
+        settings = replace(settings, options=options, processes=shared)
     remove_stale_temps(_folders(run))
     worker = partial(process_job, settings=settings)
     if cluster is None:
@@ -318,6 +322,12 @@ def _run(run: Sequence[Job], settings: ApplySettings, kw: dict[str, Any], report
             report.outcome(outcome)
             if outcome.result is not None and outcome.result.data is not None:
                 write_bytes(outcome.result.data)
+
+
+def _owns_process() -> bool:
+    """Whether this process is the console script's (:attr:`ConvcliGroup.owns_process`)."""
+    root = click.get_current_context().find_root().command
+    return bool(getattr(root, "owns_process", False))
 
 
 def _folders(run: Sequence[Job]) -> set[str]:

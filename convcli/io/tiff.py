@@ -183,33 +183,57 @@ class TiffRows:
         r0, r1 = max(first, start), min(first + chunk, start + out.shape[0])
         lay = self.layout
         row_bytes = lay.width * lay.samples * lay.dtype.itemsize
-        fh = self._file.filehandle
         stored = lay.dtype.newbyteorder(self._file.byteorder)
         target = out[r0 - start : r1 - start]
         wanted = (r1 - r0) * row_bytes
-        with fh.lock:
-            fh.seek(self._page.dataoffsets[index] + (r0 - first) * row_bytes)
-            if stored == out.dtype and target.flags.c_contiguous:  # straight into place
-                got = fh.readinto(cast(bytearray, target.reshape(-1).view(np.uint8)))
-                data = None
-            else:
-                data = fh.read(wanted)
-                got = len(data)
+        offset = self._page.dataoffsets[index] + (r0 - first) * row_bytes
+        if stored == out.dtype and target.flags.c_contiguous:  # straight into place
+            got = self._read_into(offset, target.reshape(-1).view(np.uint8))
+            data = None
+        else:
+            data = self._read_at(offset, wanted)
+            got = len(data)
         if got != wanted:  # checked at open: the file shrank since
             msg = f"{self.name}: truncated TIFF: strip {index} ends early (did the file change?)"
             raise ImageError(msg)
         if data is not None:
             target[...] = np.frombuffer(data, stored).reshape(r1 - r0, lay.width, lay.samples)
 
+    def _read_into(self, offset: int, target: np.ndarray) -> int:
+        """Read bytes at ``offset`` into ``target``; how many came (fewer at the file's end).
+
+        A file is read with ``pread``, which moves no file position: processes forked
+        while it is open (:mod:`convcli.pipeline.shared`) share the position, not their reads.
+        """
+        fh = self._file.filehandle
+        if fh.is_file:
+            view, got = memoryview(cast(bytearray, target)), 0
+            while got < view.nbytes and (n := os.preadv(fh.fileno(), [view[got:]], offset + got)):
+                got += n
+            return got
+        with fh.lock:
+            fh.seek(offset)
+            return int(fh.readinto(cast(bytearray, target)))
+
+    def _read_at(self, offset: int, count: int) -> bytes:
+        """``count`` bytes at ``offset`` (fewer at the file's end), as :meth:`_read_into`."""
+        fh = self._file.filehandle
+        if not fh.is_file:
+            with fh.lock:
+                fh.seek(offset)
+                return bytes(fh.read(count))
+        parts, got = [], 0
+        while got < count and (part := os.pread(fh.fileno(), count - got, offset + got)):
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
     def _paste(self, index: int, out: np.ndarray, start: int) -> None:
         """Decode segment ``index`` into ``out`` (which holds rows from ``start``)."""
         offset, count = self._page.dataoffsets[index], self._page.databytecounts[index]
         if not count:
             return  # a sparse file: a segment never written is zeros
-        fh = self._file.filehandle
-        with fh.lock:
-            fh.seek(offset)
-            data = fh.read(count)
+        data = self._read_at(offset, count)
         try:
             segment, where, shape = self._page.decode(data, index)
         except (ValueError, KeyError, RuntimeError, OSError, EOFError, IndexError) as exc:

@@ -153,7 +153,13 @@ def write_tiff(
             on_open(str(handle.name))
         try:
             with tifffile.TiffWriter(handle, bigtiff=_needs_bigtiff(shape, dtype)) as tif:
-                tif.write(_rechunk(strips), shape=shape, dtype=dtype, **args)
+                if args["compression"] is not None:
+                    tif.write(_rechunk(strips), shape=shape, dtype=dtype, **args)
+                    return
+                # the header, with the pixels' place left empty; they come after it
+                offset, size = tif.write(None, shape=shape, dtype=dtype, returnoffset=True,
+                                         **args)  # fmt: skip
+            _write_pixels(handle, offset, size, strips, np.dtype(dtype))
         except OSError as exc:
             if exc.errno is not None:
                 raise
@@ -161,6 +167,22 @@ def write_tiff(
             raise OSError(msg) from None
 
     return atomic_write(path, write, existing=existing)
+
+
+def _write_pixels(
+    handle: BinaryIO, offset: int, size: int, strips: Iterable[np.ndarray], dtype: np.dtype
+) -> None:
+    """The pixels of an uncompressed TIFF, strip after strip, where its header put them (one
+    contiguous run, as tifffile lays it out: no copying into TIFF strips)."""
+    handle.seek(offset)
+    written = 0
+    for strip in strips:
+        data = np.ascontiguousarray(strip, dtype.newbyteorder("="))
+        handle.write(data.reshape(-1).view(np.uint8).data)
+        written += data.nbytes
+    if written != size:
+        msg = f"{written} bytes of pixels for a TIFF of {size}"
+        raise ValueError(msg)
 
 
 def _needs_bigtiff(shape: tuple[int, ...], dtype: Any) -> bool:

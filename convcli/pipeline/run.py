@@ -60,6 +60,7 @@ class ApplySettings:
     strip: bool = False
     frame: int | None = None
     existing: Existing = "overwrite"
+    processes: int = 1  # processes sharing one image's strips (pipeline.shared)
 
 
 def _planes(fmap: FeatureMap) -> int:

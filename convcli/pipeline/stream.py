@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -43,6 +44,7 @@ from convcli.pipeline.filtering import (
     kernel_geometry,
 )
 from convcli.pipeline.plan import ConvOptions, FilterPlan, combined_sum
+from convcli.pipeline.shared import shared_strips
 from convcli.pipeline.strip_pixels import strip_pixels
 from convcli.pipeline.strip_stats import Statistics, StripReport, strip_gain
 from convcli.pipeline.strip_targets import WRITERS, MappedStrip, Streamed, write_maps
@@ -266,8 +268,11 @@ def stream_maps(
     gray: bool,
     max_pixels: int | None,
     alpha: AlphaWork | None = None,
+    processes: int = 1,
 ) -> list[Streamed]:
     """Every feature map of ``plan`` on ``image``, made strip by strip (see the module).
+
+    ``processes`` share the strips (:func:`~convcli.pipeline.shared.shared_strips`).
 
     Maps whose spec is ``streamed`` are written to their file as strips come; the others
     are returned whole (pixels, or float32 values for float outputs).
@@ -281,26 +286,35 @@ def stream_maps(
     rows = strip_rows(plan, image, options, channels)
     geometry = first_geometry(plan, image, options)
     if image.streamed:
-        check_held(image.name, _held_pixels(image, geometry, rows, specs), max_pixels)
+        held = _held_pixels(image, geometry, rows, specs, processes)
+        check_held(image.name, held, max_pixels)
     stats = _statistics(image, plan, options, rows, gray, specs, alpha)
     gains = [strip_gain(spec, st, image.max_value) for spec, st in zip(specs, stats, strict=True)]
 
-    def mapped() -> Iterator[tuple[Pair, list[MappedStrip]]]:
-        for cut, runs in strips(image, plan, options, rows, gray, alpha):
-            strip = map_runs(runs, specs, image.max_value, stats, gains)
-            del runs  # the float values are freed before the next strip is computed
-            yield cut, strip
+    def make(cut: Pair) -> list[MappedStrip]:
+        runs = strip_runs(image, plan, options, cut, gray, alpha)
+        return map_runs(runs, specs, image.max_value, stats, gains)
 
-    return write_maps(mapped(), specs, geometry.output_hw[0], plan.map_names, gains)
+    cuts = _cuts(geometry.output_hw[0], rows)
+    slot = rows * geometry.output_hw[1] * sum(_sample_bytes(image, gray, s) for s in specs)
+    with closing(shared_strips(cuts, make, processes, slot, image.name)) as mapped:
+        return write_maps(mapped, specs, geometry.output_hw[0], plan.map_names, gains)
+
+
+def _sample_bytes(image: RowImage, gray: bool, spec: OutputSpec) -> int:
+    """Bytes of one output pixel of ``spec`` (every sample, alpha included)."""
+    itemsize = 4 if spec.depth is None else spec.depth // 8
+    return (planes_of(image, gray) + image.alpha) * itemsize
 
 
 def _held_pixels(
-    image: RowImage, geometry: Geometry, rows: int, specs: Sequence[OutputSpec]
+    image: RowImage, geometry: Geometry, rows: int, specs: Sequence[OutputSpec], processes: int
 ) -> int:
-    """Pixels held at once: a strip's input rows and every output not written in strips."""
+    """Pixels held at once: a strip's input rows in each process sharing the strips, and
+    every output not written in strips."""
     span = (rows - 1) * geometry.stride[0] + geometry.effective_kernel_hw[0]
     whole = sum(0 if s.streamed else geometry.output_hw[0] * geometry.output_hw[1] for s in specs)
-    return min(span, image.shape[0]) * image.shape[1] + whole
+    return processes * min(span, image.shape[0]) * image.shape[1] + whole
 
 
 def _statistics(

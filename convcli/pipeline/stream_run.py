@@ -140,7 +140,8 @@ def filter_in_strips(
             weigh = alpha_weighted(settings.plan, image.lowest_alpha(), image.max_value)
             alpha = AlphaWork(settings.alpha_mode, weigh)
         maps = stream_maps(image, settings.plan, settings.options, specs, gray=gray,
-                           max_pixels=settings.max_pixels, alpha=alpha)  # fmt: skip
+                           max_pixels=settings.max_pixels, alpha=alpha,
+                           processes=settings.processes)  # fmt: skip
     for made in maps:
         if not made.spec.streamed:
             _write_encoded(made)

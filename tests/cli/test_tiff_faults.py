@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import resource
 import shutil
 import struct
@@ -123,12 +122,8 @@ def test_write_that_fails_midway_leaves_nothing(tmp_path: Path, fmt: str) -> Non
     errors = [line for line in done.stderr.splitlines() if line.startswith("convcli: error:")]
     assert len(errors) == 1
     suffix = ".tif" if fmt == "tiff" else ".png"
-    target = re.escape(f"{big}: {out / ('big_identity' + suffix)}")
-    expected = {
-        "tiff": r"short write \(\d+ requested and \d+ written\); is the disk full\?",
-        "png": r"File too large",
-    }[fmt]
-    assert re.fullmatch(f"convcli: error: {target}: cannot write: {expected}", errors[0]), errors
+    target = f"{big}: {out / ('big_identity' + suffix)}"
+    assert errors[0] == f"convcli: error: {target}: cannot write: File too large", errors
     assert sorted(p.name for p in out.iterdir()) == [f"good_identity{suffix}"]
     assert _decoded_shape(out / f"good_identity{suffix}") == (40, 50, 3)
 

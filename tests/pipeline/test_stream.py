@@ -83,16 +83,20 @@ def small_strips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One tile quantum per strip; records how many strips each image took."""
     monkeypatch.setattr(stream, "STRIP_BYTES", 1)
     counts: list[int] = []
-    real = stream.strips
 
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        n = 0
-        for item in real(*args, **kwargs):
-            n += 1
-            yield item
-        counts.append(n)
+    def counting(real):  # type: ignore[no-untyped-def]
+        def count(*args, **kwargs):  # type: ignore[no-untyped-def]
+            n = 0
+            for item in real(*args, **kwargs):
+                n += 1
+                yield item
+            counts.append(n)
 
-    monkeypatch.setattr(stream, "strips", counting)
+        return count
+
+    # a pass of statistics (strips), and the pass that maps (shared_strips)
+    monkeypatch.setattr(stream, "strips", counting(stream.strips))
+    monkeypatch.setattr(stream, "shared_strips", counting(stream.shared_strips))
     return counts
 
 
