@@ -2,17 +2,18 @@
 
 The engine's threads gain little on a strip pipeline (each NumPy call on a tile is short,
 and the threads hand the interpreter lock back and forth), so a single image leaves a core
-idle. :func:`shared_strips` forks helper processes before any thread is started: helper
-``h`` of ``N - 1`` makes strips ``h, h + N, h + 2N, ...``, the process itself the others, and
-the strips come back in order to be written as usual (by this process alone: the writers, the
+idle. :func:`shared_strips` forks helper processes before any thread is started. Every
+process takes the next strip nobody has taken yet (:class:`_Claims`), so a process that
+also writes the files (this one) simply takes fewer; the strips come back to this process,
+which hands them on in order to be written as usual (by this process alone: the writers, the
 atomic rename and the summary do not change, and neither do the bytes).
 
 A helper puts each strip's pixels into a ring of shared memory (:data:`SLOTS` strips) and
 sends what the mapping did through a pipe; a byte sent back frees the slot. A helper reads
 the input itself (a TIFF's strips with ``pread``, which shares no file position; any other
 image is already decoded in memory). It ignores Ctrl-C, which reaches the whole process
-group: this process stops it, and it dies with this process if that is killed. An error in a
-helper is raised here when its strip is reached, as it would be in one process.
+group: this process stops it, and it dies with this process if that is killed. An error in
+any process is raised here when its strip's turn comes, as it would be in one process.
 
 Forking is only safe where no other thread runs and the platform's libraries allow it:
 Linux, the console script (:attr:`convcli.cli.ConvcliGroup.owns_process`), one thread.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import select
 import signal
 import struct
 import sys
@@ -36,12 +38,17 @@ from convcli.errors import ConvcliError
 from convcli.geometry import Pair
 from convcli.pipeline.strip_targets import MappedStrip
 
-SLOTS = 2
-"""Strips a helper may have made ahead of the one this process waits for."""
+SLOTS = 3
+"""Strips a helper may have made that this process has not yet taken from its ring."""
+
+AHEAD = 4
+"""Strips this process may hold, made by itself, while it waits for an earlier one."""
 
 _LENGTH = struct.Struct("<Q")
+_INDEX = struct.Struct("<q")
 
 Make = Callable[[Pair], list[MappedStrip]]
+Made = list[MappedStrip] | BaseException
 
 
 def can_fork() -> bool:
@@ -78,18 +85,91 @@ def shared_strips(
         for cut in cuts:
             yield cut, make(cut)
         return
+    claims = _Claims()
     helpers: list[_Helper] = []
     try:
-        for index in range(1, count):
-            helpers.append(_Helper.start(index, count, cuts, make, slot_bytes))
-        for k, cut in enumerate(cuts):
-            owner = k % count
-            yield cut, make(cut) if owner == 0 else helpers[owner - 1].receive(name)
+        for _ in range(1, count):
+            helpers.append(_Helper.start(claims, cuts, make, slot_bytes))
+        yield from _gathered(cuts, make, claims, helpers, name)
         for helper in helpers:
             helper.finish(name)
     finally:
         for helper in helpers:
             helper.stop()
+        claims.close()
+
+
+def _gathered(
+    cuts: Sequence[Pair], make: Make, claims: _Claims, helpers: list[_Helper], name: str
+) -> Generator[tuple[Pair, list[MappedStrip]], None, None]:
+    """The strips in order: this process makes those it claims and takes the helpers'."""
+    held: dict[int, Made] = {}
+    for k, cut in enumerate(cuts):
+        while k not in held:
+            for helper in _ready(helpers, wait=False):
+                held.update(helper.receive(name))
+            if k in held:
+                break
+            index = claims.take(len(cuts)) if len(held) < AHEAD else None
+            if index is not None:
+                held[index] = _made(make, cuts[index])
+                continue
+            ready = _ready(helpers, wait=True)  # nothing to make here: wait for a helper
+            if not ready:  # every helper has ended: this process makes the rest
+                index = claims.take(len(cuts))
+                if index is None:
+                    msg = f"{name}: strip {k} was claimed but never made"
+                    raise ConvcliError(msg)
+                held[index] = _made(make, cuts[index])
+            for helper in ready:
+                held.update(helper.receive(name))
+        strips = held.pop(k)
+        if isinstance(strips, BaseException):
+            raise strips
+        yield cut, strips
+
+
+def _made(make: Make, cut: Pair) -> Made:
+    """``make(cut)``, or the error it raised (raised when the strip's turn comes)."""
+    try:
+        return make(cut)
+    except Exception as exc:  # the first strip in order that failed is the run's error
+        return exc
+
+
+def _ready(helpers: list[_Helper], *, wait: bool) -> list[_Helper]:
+    """The helpers with a message (or an end) to read; with ``wait``, at least one."""
+    live = {helper.results: helper for helper in helpers if not helper.done}
+    if not live:
+        return []
+    readable, _, _ = select.select(list(live), [], [], None if wait else 0)
+    return [live[fd] for fd in readable]
+
+
+class _Claims:
+    """Which strip is next: a counter in shared memory, its lock a byte in a pipe."""
+
+    def __init__(self) -> None:
+        self._counter = mmap.mmap(-1, _INDEX.size)
+        self._lock_r, self._lock_w = os.pipe()
+        os.write(self._lock_w, b"\0")
+
+    def take(self, total: int) -> int | None:
+        """The next strip no process has taken, or None when all of ``total`` are."""
+        os.read(self._lock_r, 1)  # blocks while another process holds the byte
+        try:
+            index = _INDEX.unpack_from(self._counter)[0]
+            if index < total:
+                _INDEX.pack_into(self._counter, 0, index + 1)
+        finally:
+            os.write(self._lock_w, b"\0")
+        return index if index < total else None
+
+    def close(self) -> None:
+        """Release the pipe and the counter."""
+        os.close(self._lock_r)
+        os.close(self._lock_w)
+        self._counter.close()
 
 
 class _Helper:
@@ -100,9 +180,8 @@ class _Helper:
         self.done = False
 
     @classmethod
-    def start(cls, index: int, count: int, cuts: Sequence[Pair], make: Make,
-              slot_bytes: int) -> _Helper:  # fmt: skip
-        """Fork helper ``index`` of ``count`` processes."""
+    def start(cls, claims: _Claims, cuts: Sequence[Pair], make: Make, slot_bytes: int) -> _Helper:
+        """Fork a helper that makes the strips it claims."""
         ring = mmap.mmap(-1, SLOTS * slot_bytes)  # anonymous and shared: seen after fork
         results_r, results_w = os.pipe()
         tokens_r, tokens_w = os.pipe()
@@ -111,40 +190,41 @@ class _Helper:
         if pid == 0:  # the helper: never returns
             os.close(results_r)
             os.close(tokens_w)
-            _serve(parent, cuts[index::count], make, ring, slot_bytes, results_w, tokens_r)
+            _serve(parent, cuts, make, claims, ring, slot_bytes, results_w, tokens_r)
         os.close(results_w)
         os.close(tokens_r)
         os.write(tokens_w, bytes(SLOTS))  # every slot free
         return cls(pid, ring, results_r, tokens_w)
 
-    def receive(self, name: str) -> list[MappedStrip]:
-        """The helper's next strip (copied out of its slot, which is then freed)."""
+    def receive(self, name: str) -> dict[int, Made]:
+        """The helper's next strip (copied out of its slot, which is then freed), its error,
+        or nothing if it has made all it could claim and exited."""
         message = _read_message(self.results)
         if message is None:
-            msg = f"{name}: {self._ended()}"
-            raise ConvcliError(msg)
-        kind, body = message
-        if kind == "error":
+            _, status = os.waitpid(self.pid, 0)
+            self.done = True
+            if status:
+                msg = f"{name}: {_status_text(status)}"
+                raise ConvcliError(msg)
+            return {}
+        kind, index, body = message
+        if kind == "error" and index < 0:  # before it took a strip
             raise body
+        if kind == "error":
+            return {index: body}
         strips = [_copied(self.ring, *part) for part in body]
         try:
             os.write(self.tokens, b"\0")
         except BrokenPipeError:  # it sent its last strip and exited (a death shows later)
             pass
-        return strips
+        return {index: strips}
 
     def finish(self, name: str) -> None:
-        """Wait for the helper, which has sent every strip, to exit."""
-        _, status = os.waitpid(self.pid, 0)
-        self.done = True
-        if status:
-            msg = f"{name}: {_status_text(status)}"
-            raise ConvcliError(msg)
-
-    def _ended(self) -> str:
-        _, status = os.waitpid(self.pid, 0)
-        self.done = True
-        return _status_text(status)
+        """Wait for the helper, which has nothing left to claim, to exit."""
+        while not self.done:
+            if self.receive(name):
+                msg = f"{name}: a helper process made a strip twice"
+                raise ConvcliError(msg)
 
     def stop(self) -> None:
         """End the helper if it still runs, and release its pipes and ring."""
@@ -173,24 +253,30 @@ def _copied(ring: mmap.mmap, shape: tuple[int, ...], dtype: str, offset: int,
     return MappedStrip(pixels, *meta)
 
 
-def _serve(parent: int, cuts: Sequence[Pair], make: Make, ring: mmap.mmap, slot_bytes: int,
-           results: int, tokens: int) -> None:  # fmt: skip
-    """The helper's life: make its strips into the ring, report each; exit, never return."""
+def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: _Claims, ring: mmap.mmap,
+           slot_bytes: int, results: int, tokens: int) -> None:  # fmt: skip
+    """The helper's life: make the strips it claims into the ring, report each; exit."""
     code = 1
+    index = -1
     try:
         from convcli.batch.lifeline import bind_to_parent
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it on Ctrl-C
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         bind_to_parent(parent)
-        for j, cut in enumerate(cuts):
+        made = 0
+        while (taken := claims.take(len(cuts))) is not None:
+            index = taken
             if not os.read(tokens, 1):
                 break  # the parent gave up
-            body = _into_slot(ring, (j % SLOTS) * slot_bytes, slot_bytes, make(cut))
-            _write_message(results, ("strip", body))
+            offset = (made % SLOTS) * slot_bytes
+            body = _into_slot(ring, offset, slot_bytes, make(cuts[index]))
+            _write_message(results, ("strip", index, body))
+            made += 1
         code = 0
-    except BaseException as exc:  # handed to the parent, which raises it at this strip
-        _write_message(results, ("error", _portable(exc)))
+    except BaseException as exc:  # handed to the parent, raised at this strip's turn
+        _write_message(results, ("error", index, _portable(exc)))
+        code = 0
     finally:
         os._exit(code)
 

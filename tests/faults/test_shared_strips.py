@@ -35,7 +35,7 @@ def fork():
         os.write(report, b"helper %d\\n" % pid)
     return pid
 def serve(parent, cuts, make, *rest):
-    def strip(cut):
+    def strip(cut):  # the helper's every strip
         if mode == "die":
             os.kill(os.getpid(), signal.SIGKILL)
         if mode == "fail":
@@ -46,6 +46,12 @@ def serve(parent, cuts, make, *rest):
         return make(cut)
     real_serve(parent, cuts, strip, *rest)
 os.fork, shared._serve = fork, serve
+if mode == "fail-below-the-top":  # in every process
+    import convcli.pipeline.stream as stream
+    def failing(image, plan, options, cut, *rest):
+        raise ImageError(f"in.tif: cannot decode rows {cut[0]}-{cut[1]}")
+    real_runs = stream.strip_runs
+    stream.strip_runs = lambda *a: (failing if a[3][0] else real_runs)(*a)
 sys.argv = ["convcli", *sys.argv[3:]]
 from convcli.cli import main
 main()
@@ -204,9 +210,25 @@ def test_a_helper_error_is_the_run_error(
                  f"{tmp_path}/o.png", "--jobs", "2", "-q")  # fmt: skip
     code, errors = _finish(run)
     assert code == 1
-    assert errors == [f"convcli: error: {images['rgb.tif']}: in.tif: cannot decode rows 672-1344"]
+    assert len(errors) == 1
+    prefix = f"convcli: error: {images['rgb.tif']}: in.tif: cannot decode rows "
+    assert errors[0].startswith(prefix)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert not any(alive(pid) for pid in run.helpers())
+
+
+def test_the_error_of_the_first_failing_strip_is_the_run_error(
+    wrapped: list[Run], images: dict[str, Path], tmp_path: Path
+) -> None:
+    """Every strip below the first fails, in whichever process takes it: the run reports
+    the second strip's error, as one process would, however the strips were shared."""
+    run = _start(wrapped, "fail-below-the-top", "apply", str(images["rgb.tif"]), "-k", "blur",
+                 "-o", f"{tmp_path}/o.tif", "--jobs", "2", "-q")  # fmt: skip
+    code, errors = _finish(run)
+    assert (code, errors) == (1, [f"convcli: error: {images['rgb.tif']}: in.tif: cannot decode "
+                                  "rows 672-1344"])  # fmt: skip
+    assert len(run.helpers()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
