@@ -1,9 +1,13 @@
 """PNG written strip by strip as rows are produced: no whole image held, zlib off the GIL.
 
-Each row is filtered with PNG's "Up" filter (vectorised over a strip; the previous strip's
-last row carries over) and compressed with zlib level 3, which releases the interpreter
-lock, so a writer thread compresses while the engine filters the next strip. The file is
-a plain PNG (IHDR, IDATs, IEND) that every reader accepts.
+Each strip is a segment of the image data made on its own (:func:`png_segment`): its rows
+filtered with PNG's "Up" filter (its first row unfiltered), deflated at zlib level 3 and
+ended with a full flush, so it carries nothing over from the strip before. Segments can
+then be made anywhere: on the writer thread, which compresses while the engine filters the
+next strip (zlib releases the interpreter lock), or in the processes sharing an image's
+strips (:mod:`convcli.pipeline.shared`); the file's bytes are the same. The writer joins
+them into one zlib stream (its checksum combined from theirs) in a plain PNG (IHDR, IDATs,
+IEND) that every reader accepts.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -36,24 +41,72 @@ def _header(shape: tuple[int, ...], dtype: Any) -> bytes:
     return _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0))
 
 
-def _filtered(strip: np.ndarray, previous: np.ndarray | None) -> tuple[bytes, np.ndarray]:
-    """The strip's rows with filter "Up" (type 2), and its last raw row for the next strip."""
+def _filtered(strip: np.ndarray) -> bytes:
+    """The strip's rows with filter "Up" (type 2), its first row unfiltered (type 0)."""
     rows = strip.astype(strip.dtype.newbyteorder(">"), copy=False).reshape(strip.shape[0], -1)
     raw = rows.view(np.uint8)
     body = np.empty((raw.shape[0], raw.shape[1] + 1), np.uint8)
     body[:, 0] = 2
     np.subtract(raw[1:], raw[:-1], out=body[1:, 1:])
-    if previous is None:
-        body[0, 0] = 0  # the first row of the image: no row above, kept literal
-        body[0, 1:] = raw[0]
-    else:
-        np.subtract(raw[0], previous, out=body[0, 1:])
-    return body.tobytes(), raw[-1].copy()
+    body[0, 0] = 0  # the segment's first row: its row above may be in another process
+    body[0, 1:] = raw[0]
+    return body.tobytes()
+
+
+@dataclass(frozen=True)
+class PngSegment:
+    """Rows of a PNG's image data, filtered and deflated on their own (see the module)."""
+
+    data: bytes  # raw deflate, ending on a full flush: byte-aligned, no history carried
+    adler: int  # Adler-32 of the filtered bytes
+    size: int  # filtered bytes
+
+
+def png_segment(strip: np.ndarray) -> PngSegment:
+    """One strip of rows (uint8 or uint16, as written) as a segment of a PNG's image data.
+
+    Examples
+    --------
+    >>> import numpy as np, zlib
+    >>> rows = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    >>> segment = png_segment(rows)
+    >>> body = zlib.decompressobj(-15).decompress(segment.data)  # a stream not yet ended
+    >>> body[0], body[7], list(body[8:])  # filter None, then Up: each value 6 above
+    (0, 2, [6, 6, 6, 6, 6, 6])
+    """
+    body = _filtered(strip)
+    packer = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    data = packer.compress(body) + packer.flush(zlib.Z_FULL_FLUSH)
+    return PngSegment(data, zlib.adler32(body), len(body))
+
+
+_ADLER_BASE = 65521
+
+
+def adler_joined(first: int, second: int, second_size: int) -> int:
+    """The Adler-32 of two byte strings joined, from theirs and the second's length.
+
+    Adler-32 is ``A + 65536 * B`` with ``A = 1 + sum(bytes)`` and ``B`` the sum of ``A``
+    after each byte (mod 65521); after the first string, the second's running ``A`` values
+    are all raised by ``A1 - 1``.
+
+    Examples
+    --------
+    >>> import zlib
+    >>> adler_joined(zlib.adler32(b"strip "), zlib.adler32(b"by strip"), 8) == zlib.adler32(
+    ...     b"strip by strip")
+    True
+    """
+    a1, b1 = first & 0xFFFF, first >> 16
+    a2, b2 = second & 0xFFFF, second >> 16
+    a = (a1 + a2 - 1) % _ADLER_BASE
+    b = (b1 + b2 + second_size * (a1 - 1)) % _ADLER_BASE
+    return a | (b << 16)
 
 
 def write_png(
     path: str | os.PathLike[str],
-    strips: Iterable[np.ndarray],
+    strips: Iterable[np.ndarray | PngSegment],
     shape: tuple[int, ...],
     dtype: Any,
     *,
@@ -67,8 +120,9 @@ def write_png(
     ----------
     path : path-like
         Nothing appears under this name unless every strip was written.
-    strips : iterable of numpy.ndarray
-        Consecutive row strips adding up to ``shape``.
+    strips : iterable of numpy.ndarray or PngSegment
+        Consecutive row strips adding up to ``shape``, as pixels or already made into
+        segments (:func:`png_segment`).
     shape : tuple of int
         ``(H, W)`` or ``(H, W, 3)``.
     dtype : uint8 or uint16
@@ -107,14 +161,16 @@ def write_png(
         if on_open is not None:
             on_open(str(handle.name))
         meta = b"".join(_chunk(kind, data) for kind, data in chunks)
+        head = zlib.compress(b"", LEVEL)[:2]  # the zlib stream's header, as zlib writes it
         handle.write(b"\x89PNG\r\n\x1a\n" + _header(shape, dtype) + meta)
-        packer = zlib.compressobj(LEVEL)
-        previous = None
+        adler = zlib.adler32(b"")
         for strip in strips:
-            body, previous = _filtered(np.asarray(strip, dtype=dtype), previous)
-            data = packer.compress(body)
-            if data:
-                handle.write(_chunk(b"IDAT", data))
-        handle.write(_chunk(b"IDAT", packer.flush()) + _chunk(b"IEND", b""))
+            segment = strip if isinstance(strip, PngSegment) else png_segment(
+                np.asarray(strip, dtype=dtype))  # fmt: skip
+            handle.write(_chunk(b"IDAT", head + segment.data))
+            adler, head = adler_joined(adler, segment.adler, segment.size), b""
+        end = zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush()  # an empty last block
+        tail = head + end + struct.pack(">I", adler)
+        handle.write(_chunk(b"IDAT", tail) + _chunk(b"IEND", b""))
 
     return atomic_write(path, write, existing=existing)

@@ -30,6 +30,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -246,11 +247,16 @@ def _status_text(status: int) -> str:
     return f"a helper process filtering this image ended unexpectedly ({how})"
 
 
-def _copied(ring: mmap.mmap, shape: tuple[int, ...], dtype: str, offset: int,
+def _copied(ring: mmap.mmap, shape: tuple[int, ...], dtype: str, offset: int, encoded: int,
             meta: tuple[Any, ...]) -> MappedStrip:  # fmt: skip
+    """A strip rebuilt from its slot: its pixels, then its PNG segment's bytes, if any."""
     count = int(np.prod(shape))
     pixels = np.frombuffer(ring, np.dtype(dtype), count, offset).reshape(shape).copy()
-    return MappedStrip(pixels, *meta)
+    strip = MappedStrip(pixels, *meta)
+    if strip.encoded is None:
+        return strip
+    start = offset + pixels.nbytes
+    return replace(strip, encoded=replace(strip.encoded, data=ring[start : start + encoded]))
 
 
 def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: _Claims, ring: mmap.mmap,
@@ -283,16 +289,21 @@ def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: _Claims, ring:
 
 def _into_slot(ring: mmap.mmap, offset: int, size: int,
                strips: Sequence[MappedStrip]) -> list[tuple[Any, ...]]:  # fmt: skip
-    """Copy each strip's pixels into the slot at ``offset``; what to rebuild them from."""
+    """Copy each strip's pixels and PNG segment's bytes into the slot at ``offset`` (the
+    pipe would hold the helper up until they were read); what to rebuild them from."""
     body = []
     end = offset + size
     for strip in strips:
         pixels = np.ascontiguousarray(strip.pixels)
-        assert offset + pixels.nbytes <= end, "a strip larger than its slot"
-        np.frombuffer(ring, np.uint8, pixels.nbytes, offset)[:] = pixels.reshape(-1).view(np.uint8)
-        meta = (strip.report, strip.applied, strip.kernel_sum, strip.alpha)
-        body.append((pixels.shape, pixels.dtype.str, offset, meta))
-        offset += pixels.nbytes
+        segment = strip.encoded
+        data = b"" if segment is None else segment.data
+        assert offset + pixels.nbytes + len(data) <= end, "a strip larger than its slot"
+        ring[offset : offset + pixels.nbytes] = pixels.reshape(-1).view(np.uint8).data
+        ring[offset + pixels.nbytes : offset + pixels.nbytes + len(data)] = data
+        kept = None if segment is None else replace(segment, data=b"")
+        meta = (strip.report, strip.applied, strip.kernel_sum, strip.alpha, kept)
+        body.append((pixels.shape, pixels.dtype.str, offset, len(data), meta))
+        offset += pixels.nbytes + len(data)
     return body
 
 

@@ -293,18 +293,29 @@ def stream_maps(
 
     def make(cut: Pair) -> list[MappedStrip]:
         runs = strip_runs(image, plan, options, cut, gray, alpha)
-        return map_runs(runs, specs, image.max_value, stats, gains)
+        mapped = map_runs(runs, specs, image.max_value, stats, gains)
+        if processes > 1:  # PNG compressed by the process that made the strip
+            return [strip.encoded_for(spec) for strip, spec in zip(mapped, specs, strict=True)]
+        return mapped
 
     cuts = _cuts(geometry.output_hw[0], rows)
-    slot = rows * geometry.output_hw[1] * sum(_sample_bytes(image, gray, s) for s in specs)
+    slot = _slot_bytes(image, gray, specs, rows, geometry.output_hw[1])
     with closing(shared_strips(cuts, make, processes, slot, image.name)) as mapped:
         return write_maps(mapped, specs, geometry.output_hw[0], plan.map_names, gains)
 
 
-def _sample_bytes(image: RowImage, gray: bool, spec: OutputSpec) -> int:
-    """Bytes of one output pixel of ``spec`` (every sample, alpha included)."""
-    itemsize = 4 if spec.depth is None else spec.depth // 8
-    return (planes_of(image, gray) + image.alpha) * itemsize
+def _slot_bytes(image: RowImage, gray: bool, specs: Sequence[OutputSpec], rows: int,
+                width: int) -> int:  # fmt: skip
+    """Bytes one strip of every map may need to be handed over: its pixels, and for a PNG
+    its compressed rows too (at worst its filtered bytes, a filter byte a row, and zlib's
+    few bytes per stored block)."""
+    total = 0
+    for spec in specs:
+        itemsize = 4 if spec.depth is None else spec.depth // 8
+        pixels = rows * width * (planes_of(image, gray) + image.alpha) * itemsize
+        png = spec.fmt == "png" and spec.streamed
+        total += pixels + (pixels + rows + pixels // 1000 + 1024 if png else 0)
+    return total
 
 
 def _held_pixels(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ import numpy as np
 
 from convcli.errors import ConvcliError
 from convcli.geometry import Pair
-from convcli.io.png import write_png
+from convcli.io.png import PngSegment, png_segment, write_png
 from convcli.io.rows import colour_and_alpha
 from convcli.io.tiff_write import write_tiff
 from convcli.pipeline.filtering import Applied, FeatureMap
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from convcli.pipeline.stream import OutputSpec
 
 WRITERS: dict[str, Callable[..., bool]] = {"tiff": write_tiff, "png": write_png}
+Pixels = np.ndarray | PngSegment
+"""A strip as its writer takes it: pixels, or a PNG segment made already."""
 """Formats written strip by strip: ``writer(path, strips, shape, dtype)``."""
 
 
@@ -52,6 +54,9 @@ class MappedStrip:
         The kernel sum the map counts as.
     alpha : bool
         Whether the last sample of ``pixels`` is alpha.
+    encoded : PngSegment or None
+        The strip already made into its PNG segment (by a process sharing the strips); its
+        ``pixels`` then hold no rows, only their shape and type.
     """
 
     pixels: np.ndarray
@@ -59,6 +64,13 @@ class MappedStrip:
     applied: tuple[Applied, ...]
     kernel_sum: float
     alpha: bool = False
+    encoded: PngSegment | None = None
+
+    def encoded_for(self, spec: OutputSpec) -> MappedStrip:
+        """The strip with its PNG segment made here, if ``spec`` is a PNG written in strips."""
+        if spec.fmt != "png" or not spec.streamed:
+            return self
+        return replace(self, pixels=self.pixels[:0], encoded=png_segment(self.pixels))
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ class _StripSink:
         self._writer = WRITERS[spec.fmt]
         self._spec = spec
         path = spec.output
-        self._queue: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[Pixels | BaseException | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._temp: str | None = None
         self._thread = threading.Thread(
@@ -85,7 +97,7 @@ class _StripSink:
         )
         self._thread.start()
 
-    def _items(self) -> Iterator[np.ndarray]:
+    def _items(self) -> Iterator[Pixels]:
         while (item := self._queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
@@ -97,7 +109,7 @@ class _StripSink:
             # while this thread starts (before the caller holds the sink to abort it)
             # leaves a thread waiting here, and no temporary file to outlive the process
             first = self._queue.get()
-            if not isinstance(first, np.ndarray):
+            if first is None or isinstance(first, BaseException):
                 return  # given up before any strip
             spec = self._spec
             self._writer(path, chain([first], self._items()), shape, dtype,
@@ -107,7 +119,7 @@ class _StripSink:
         except BaseException as exc:  # handed to the filtering thread, which raises it
             self._error = exc
 
-    def _put(self, item: np.ndarray | BaseException | None) -> None:
+    def _put(self, item: Pixels | BaseException | None) -> None:
         while self._thread.is_alive():
             try:
                 self._queue.put(item, timeout=0.05)
@@ -120,7 +132,7 @@ class _StripSink:
         if self._error is not None:
             raise self._error
 
-    def __call__(self, pixels: np.ndarray) -> None:
+    def __call__(self, pixels: Pixels) -> None:
         self._raise()
         self._put(pixels)
 
@@ -167,7 +179,7 @@ class _Target:
         if self.blank is None:
             self._open(strip)
         if self.sink is not None:
-            self.sink(strip.pixels)
+            self.sink(strip.pixels if strip.encoded is None else strip.encoded)
         elif self.array is not None:
             self.array[cut[0] : cut[1]] = strip.pixels
 
