@@ -109,6 +109,15 @@ def _on_cluster(
         if outcome is not None:
             yield jobs[0], outcome
             return
-    runner: Callable[..., Generator[tuple[Job, Outcome], None, None]]
-    runner = importlib.import_module("convcli.batch.dask").run_on_dask
-    yield from runner(jobs, worker, target)
+    early = None
+    if target.address is None:  # this machine is the cluster: busy while Dask loads
+        from convcli.batch.early import EarlyFiles
+
+        early = EarlyFiles.start(jobs, worker)
+    try:
+        runner: Callable[..., Generator[tuple[Job, Outcome], None, None]]
+        runner = importlib.import_module("convcli.batch.dask").run_on_dask
+        yield from runner(jobs, worker, target, early)
+    finally:
+        if early is not None:
+            early.stop()

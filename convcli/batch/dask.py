@@ -30,6 +30,7 @@ import distributed.gc
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 
 from convcli.batch.cluster import DaskTarget
+from convcli.batch.early import EarlyFiles
 from convcli.batch.naming import Job
 from convcli.batch.run import Outcome, default_jobs
 from convcli.errors import ClusterError, reason
@@ -43,7 +44,10 @@ WORKERS_TIMEOUT = 60.0
 
 
 def run_on_dask(
-    jobs: Sequence[Job], worker: Callable[[Job], Outcome], target: DaskTarget
+    jobs: Sequence[Job],
+    worker: Callable[[Job], Outcome],
+    target: DaskTarget,
+    early: EarlyFiles | None = None,
 ) -> Generator[tuple[Job, Outcome], None, None]:
     """Run ``worker`` on every job as a task on ``target``; yield ``(job, outcome)`` as each ends.
 
@@ -56,6 +60,9 @@ def run_on_dask(
         :class:`~convcli.batch.run.Outcome` and raises only for a bug.
     target : DaskTarget
         A scheduler's address, or the size of a new local cluster.
+    early : EarlyFiles, optional
+        The process filtering the first files while the cluster started: the cluster gets
+        the files it has not taken, and those it took and gave no outcome for.
 
     Yields
     ------
@@ -81,11 +88,16 @@ def run_on_dask(
     try:
         with kept_interrupts() as interrupted, client_for(target) as client:
             check_versions(client)
-            tasks, start = _Tasks(client, worker, interrupted), 0
+            taken = start = 0 if early is None else early.end()
+            tasks = _Tasks(client, worker, interrupted)
             try:
-                for size in task_sizes(len(jobs), sum(client.nthreads().values())):
+                for size in task_sizes(len(jobs) - start, sum(client.nthreads().values())):
                     tasks.submit(jobs[start : start + size])
                     start += size
+                if early is not None:
+                    yield from early.outcomes(jobs)
+                    for index in early.unfinished(taken):
+                        tasks.submit([jobs[index]])
                 yield from tasks.outcomes()
                 finished = True
             finally:

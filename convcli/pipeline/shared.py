@@ -3,8 +3,8 @@
 The engine's threads gain little on a strip pipeline (each NumPy call on a tile is short,
 and the threads hand the interpreter lock back and forth), so a single image leaves a core
 idle. :func:`shared_strips` forks helper processes before any thread is started. Every
-process takes the next strip nobody has taken yet (:class:`_Claims`), so a process that
-also writes the files (this one) simply takes fewer; the strips come back to this process,
+process takes the next strip nobody has taken yet (:class:`~convcli.forking.Claims`), so a
+process that also writes the files (this one) takes fewer; the strips come back to this one,
 which hands them on in order to be written as usual (by this process alone: the writers, the
 atomic rename and the summary do not change, and neither do the bytes).
 
@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import mmap
 import os
-import pickle
 import select
 import signal
-import struct
-import sys
-import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -36,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from convcli.errors import ConvcliError
+from convcli.forking import Claims, can_fork, portable, read_message, write_message
 from convcli.geometry import Pair
 from convcli.pipeline.strip_targets import MappedStrip
 
@@ -45,16 +42,8 @@ SLOTS = 3
 AHEAD = 4
 """Strips this process may hold, made by itself, while it waits for an earlier one."""
 
-_LENGTH = struct.Struct("<Q")
-_INDEX = struct.Struct("<q")
-
 Make = Callable[[Pair], list[MappedStrip]]
 Made = list[MappedStrip] | BaseException
-
-
-def can_fork() -> bool:
-    """Whether helpers may be forked here: Linux, and no thread but this one."""
-    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def shared_strips(
@@ -86,7 +75,7 @@ def shared_strips(
         for cut in cuts:
             yield cut, make(cut)
         return
-    claims = _Claims()
+    claims = Claims()
     helpers: list[_Helper] = []
     try:
         for _ in range(1, count):
@@ -101,7 +90,7 @@ def shared_strips(
 
 
 def _gathered(
-    cuts: Sequence[Pair], make: Make, claims: _Claims, helpers: list[_Helper], name: str
+    cuts: Sequence[Pair], make: Make, claims: Claims, helpers: list[_Helper], name: str
 ) -> Generator[tuple[Pair, list[MappedStrip]], None, None]:
     """The strips in order: this process makes those it claims and takes the helpers'."""
     held: dict[int, Made] = {}
@@ -147,32 +136,6 @@ def _ready(helpers: list[_Helper], *, wait: bool) -> list[_Helper]:
     return [live[fd] for fd in readable]
 
 
-class _Claims:
-    """Which strip is next: a counter in shared memory, its lock a byte in a pipe."""
-
-    def __init__(self) -> None:
-        self._counter = mmap.mmap(-1, _INDEX.size)
-        self._lock_r, self._lock_w = os.pipe()
-        os.write(self._lock_w, b"\0")
-
-    def take(self, total: int) -> int | None:
-        """The next strip no process has taken, or None when all of ``total`` are."""
-        os.read(self._lock_r, 1)  # blocks while another process holds the byte
-        try:
-            index = _INDEX.unpack_from(self._counter)[0]
-            if index < total:
-                _INDEX.pack_into(self._counter, 0, index + 1)
-        finally:
-            os.write(self._lock_w, b"\0")
-        return index if index < total else None
-
-    def close(self) -> None:
-        """Release the pipe and the counter."""
-        os.close(self._lock_r)
-        os.close(self._lock_w)
-        self._counter.close()
-
-
 class _Helper:
     """One forked helper, seen from this process: its ring, its pipes, its PID."""
 
@@ -181,7 +144,7 @@ class _Helper:
         self.done = False
 
     @classmethod
-    def start(cls, claims: _Claims, cuts: Sequence[Pair], make: Make, slot_bytes: int) -> _Helper:
+    def start(cls, claims: Claims, cuts: Sequence[Pair], make: Make, slot_bytes: int) -> _Helper:
         """Fork a helper that makes the strips it claims."""
         ring = mmap.mmap(-1, SLOTS * slot_bytes)  # anonymous and shared: seen after fork
         results_r, results_w = os.pipe()
@@ -200,7 +163,7 @@ class _Helper:
     def receive(self, name: str) -> dict[int, Made]:
         """The helper's next strip (copied out of its slot, which is then freed), its error,
         or nothing if it has made all it could claim and exited."""
-        message = _read_message(self.results)
+        message = read_message(self.results)
         if message is None:
             _, status = os.waitpid(self.pid, 0)
             self.done = True
@@ -259,7 +222,7 @@ def _copied(ring: mmap.mmap, shape: tuple[int, ...], dtype: str, offset: int, en
     return replace(strip, encoded=replace(strip.encoded, data=ring[start : start + encoded]))
 
 
-def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: _Claims, ring: mmap.mmap,
+def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: Claims, ring: mmap.mmap,
            slot_bytes: int, results: int, tokens: int) -> None:  # fmt: skip
     """The helper's life: make the strips it claims into the ring, report each; exit."""
     code = 1
@@ -277,11 +240,11 @@ def _serve(parent: int, cuts: Sequence[Pair], make: Make, claims: _Claims, ring:
                 break  # the parent gave up
             offset = (made % SLOTS) * slot_bytes
             body = _into_slot(ring, offset, slot_bytes, make(cuts[index]))
-            _write_message(results, ("strip", index, body))
+            write_message(results, ("strip", index, body))
             made += 1
         code = 0
     except BaseException as exc:  # handed to the parent, raised at this strip's turn
-        _write_message(results, ("error", index, _portable(exc)))
+        write_message(results, ("error", index, portable(exc)))
         code = 0
     finally:
         os._exit(code)
@@ -305,38 +268,3 @@ def _into_slot(ring: mmap.mmap, offset: int, size: int,
         body.append((pixels.shape, pixels.dtype.str, offset, len(data), meta))
         offset += pixels.nbytes + len(data)
     return body
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a ConvcliError with its text."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:  # any failure to pickle: send the text instead
-        return ConvcliError(str(exc) or type(exc).__name__)
-    return exc
-
-
-def _write_message(fd: int, message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    parts, left = [], size
-    while left:
-        part = os.read(fd, left)
-        if not part:
-            return None
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
-
-
-def _read_message(fd: int) -> Any:
-    """The next message, or None if the helper closed its end (it exited or died)."""
-    head = _read_exactly(fd, _LENGTH.size)
-    if head is None:
-        return None
-    return pickle.loads(_read_exactly(fd, _LENGTH.unpack(head)[0]) or b"")

@@ -173,3 +173,63 @@ def test_a_file_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
         [f"f{i:02d} fine" for i in range(40) if i != 13]
         + ["poison poison: its Dask worker died on each of 1 tries"]
     )
+
+
+EARLY = """
+import os, signal, sys
+import convcli.batch.early as early
+mode = sys.argv[1]
+real_serve = early._serve
+def serve(parent, jobs, worker, claims, results):
+    made = []
+    def first_files(job):  # the early process's worker
+        made.append(job)
+        print("early", job.source.display, file=sys.stderr, flush=True)
+        if mode == "die" and len(made) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "wait":
+            signal.pause()  # Ctrl-C ends the pause; the file is then given up
+        return worker(job)
+    real_serve(parent, jobs, first_files, claims, results)
+early._serve = serve
+sys.argv = ["convcli", *sys.argv[2:]]
+from convcli.cli import main
+main()
+"""
+
+
+def test_first_files_are_filtered_while_the_cluster_starts(
+    photos: Path, reference: dict[str, bytes], tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    """The process forked before Dask loads takes the first files; the cluster the rest;
+    each file once, the bytes of a local run. One that dies: its file goes to the cluster."""
+    for mode in ("none", "die"):
+        out = tmp_path / mode
+        run = procs([sys.executable, "-c", EARLY, mode, "apply", photos, "-o", f"{out}/",
+                     *KERNEL, "--json", "--dask", "local:2"], read="stdout")  # fmt: skip
+        assert run.wait() == 0, "".join(run.other)
+        early = [line.split()[1] for line in run.other if line.startswith("early ")]
+        assert 1 <= len(early) < PHOTOS, early
+        assert early == [f"{photos / f'p{i:02d}.png'}" for i in range(len(early))]
+        found = records(run)
+        assert len(found) == PHOTOS
+        assert {r["status"] for r in found.values()} == {"ok"}
+        assert_same_files(out, reference)
+        assert "Traceback" not in "".join(run.other)
+        if mode == "die":
+            assert len(early) >= 2  # the second file killed it: the cluster made it
+
+
+def test_ctrl_c_while_dask_loads_stops_the_first_files(
+    photos: Path, tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    out = tmp_path / "out"
+    run = procs([sys.executable, "-c", EARLY, "wait", "apply", photos, "-o", f"{out}/",
+                 *KERNEL, "--json", "--dask", "local:2"], read="stderr")  # fmt: skip
+    run.wait_for("early ")
+    run.signal(signal.SIGINT)
+    assert run.wait() == 130
+    assert run.lines[-1].strip() == "convcli: interrupted", run.lines
+    assert "Traceback" not in "".join(run.lines)
+    assert not out.exists() or list(out.iterdir()) == []
+    assert run.running_in_group() == []
