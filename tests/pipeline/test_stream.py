@@ -7,6 +7,8 @@ bit for bit, and so must the summary records.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from pathlib import Path
 
@@ -248,6 +250,10 @@ def test_the_bomb_guard_counts_pixels_held(tmp_path: Path, small_strips: list[in
     with pytest.raises(ImageError, match=re.escape(message)):
         filter_image(str(source), [str(tmp_path / "o.jpg")], ["jpeg"], settings)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif", "rgb.tif"]
+    # two processes sharing the strips hold a strip's rows each: 2 x 42,000 + 400,000
+    shared = replace(settings, processes=2)
+    with pytest.raises(ImageError, match="holds 568000 pixels at once"):
+        filter_image(str(source), [str(tmp_path / "o.jpg")], ["jpeg"], shared)
 
 
 PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
