@@ -7,9 +7,8 @@ bit for bit, and so must the summary records.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
