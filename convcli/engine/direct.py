@@ -68,4 +68,5 @@ METHOD = Method(
     cost=tap_cost,
     tile_rows=cache_tile_rows,
     prepare=prepare,
+    tile_free=True,
 )

@@ -71,12 +71,17 @@ class Method:
         multiples of it repeat the whole-image arithmetic exactly (the tile quantum).
     prepare : callable
         ``prepare(problem, channels)``: the :data:`TileWork` that fills one tile.
+    tile_free : bool
+        Whether its numbers do not depend on how the rows are cut into tiles at all (every
+        output value the same sum in the same order): strips may then be cut anywhere, and
+        its tile quantum is 1, which keeps the common quantum of a bank small.
     """
 
     name: str
     cost: Callable[[Problem], float]
     tile_rows: Callable[[Geometry, int], int]
     prepare: Callable[[Problem, int], TileWork]
+    tile_free: bool = False
 
 
 def cache_tile_rows(

@@ -49,6 +49,10 @@ class Plan:
         """Output rows per tile, for padded input rows of ``row_bytes`` bytes."""
         return self.method.tile_rows(self.problem.geometry, row_bytes)
 
+    def quantum(self, row_bytes: int) -> int:
+        """Output rows at whose multiples strips repeat the whole image's numbers exactly."""
+        return 1 if self.method.tile_free else self.tile_rows(row_bytes)
+
     def work(self, channels: int) -> TileWork:
         """The function that fills one tile."""
         return self.method.prepare(self.problem, channels)

@@ -176,6 +176,8 @@ def tile_quantum(
     >>> g = resolve_geometry((4096, 4096), k.shape, padding="same")
     >>> tile_quantum(k, g, method="banded"), tile_quantum(k, g, method="fft")
     (60, 46)
+    >>> tile_quantum(k, g, method="direct")  # its numbers do not depend on the tiles
+    1
     >>> tile_quantum(k, g, method="banded", channels=3, dtype="float64")
     8
     """
@@ -187,7 +189,7 @@ def tile_quantum(
     _check_geometry(geometry, geometry.input_hw, k.shape)
     compute = compute_dtype(output_dtype(np.dtype(np.float32), dtype))
     chosen = make_plan(k, geometry, flip, method, compute)
-    return chosen.tile_rows(geometry.padded_hw[1] * int(channels) * compute.itemsize)
+    return chosen.quantum(geometry.padded_hw[1] * int(channels) * compute.itemsize)
 
 
 def needed_rows(geometry: Geometry, out_rows: Pair, padding_mode: str = "zeros") -> np.ndarray:

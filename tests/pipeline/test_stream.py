@@ -199,6 +199,21 @@ def test_encoded_formats_gather_strips_into_the_whole_image_bytes(
     assert streamed["record"]["maps"][0]["alpha"] is (kind == "rgba.png" and out == "o.webp")
 
 
+def test_a_bank_mixing_methods_keeps_short_strips(tmp_path: Path) -> None:
+    """The direct method's numbers do not depend on the tiles (its quantum is 1), so a bank
+    of a direct and a separable kernel is cut at the separable one's quantum, not at their
+    least common multiple (85 and 84 rows made strips of 7,140 rows)."""
+    pixels = RNG.integers(0, 256, (3000, 1024, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "wide.tif", pixels, photometric="rgb")
+    image = open_rows(str(tmp_path / "wide.tif"), max_pixels=None, drop_alpha=False)
+    assert image is not None
+    mixed = build_plan([K("sharpen"), K("blur")])  # auto: direct, then separable
+    alone = build_plan([K("blur")])
+    rows = stream.strip_rows(mixed, image, ConvOptions(), 3)
+    assert rows == stream.strip_rows(alone, image, ConvOptions(), 3) < 1000
+    image.close()
+
+
 @pytest.mark.parametrize("kind", ["rgb.png", "rgba.png"])
 def test_stacked_maps_each_match(tmp_path, monkeypatch, small_strips, kind) -> None:  # type: ignore[no-untyped-def]
     source = _save(tmp_path, kind)
