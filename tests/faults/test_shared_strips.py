@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -100,12 +101,17 @@ def wrapped() -> Iterator[list[Run]]:
         os.close(run.report)
 
 
-def _start(runs: list[Run], mode: str, *args: str) -> Run:
+def _start(runs: list[Run], mode: str, *args: str, fsize: int | None = None) -> Run:
     read, write = os.pipe()
+
+    def limit() -> None:  # a file-size limit: writes past it fail as a full disk does
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
     proc = subprocess.Popen(
         [sys.executable, "-c", WRAPPED, mode, str(write), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write,),
-        start_new_session=True,
+        start_new_session=True, preexec_fn=limit,
     )  # fmt: skip
     os.close(write)
     run = Run(proc, read)
@@ -263,3 +269,24 @@ def test_a_helper_dies_with_a_killed_main_process(
     run.proc.kill()
     run.proc.communicate(timeout=DEADLINE)
     poll(lambda: not alive(helper), what="the helper to end with its parent")
+
+
+@pytest.mark.parametrize("out", ["o.tif", "o.png"])
+def test_a_full_disk_while_strips_are_shared_keeps_the_old_file(
+    wrapped: list[Run], images: dict[str, Path], tmp_path: Path, out: str
+) -> None:
+    """The main process writes; its write fails half-way (the 9 MB file cannot fit 4 MB):
+    one line, exit 1, the helper stopped, the user's old file kept, no temporary file."""
+    target = tmp_path / out
+    target.write_bytes(b"the user's file")
+    run = _start(wrapped, "none", "apply", str(images["rgb.tif"]), "-k", "identity", "-o",
+                 str(target), "--overwrite", "--jobs", "2", "-q", fsize=4_000_000)  # fmt: skip
+    code, errors = _finish(run)
+    assert (code, errors) == (
+        1, [f"convcli: error: {images['rgb.tif']}: {target}: cannot write: File too large"]
+    )  # fmt: skip
+    helpers = run.helpers()
+    assert len(helpers) == 1
+    assert not alive(helpers[0])
+    assert target.read_bytes() == b"the user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out]
