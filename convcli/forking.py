@@ -26,6 +26,17 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def fork(*fds: int) -> int | None:
+    """:func:`os.fork`, or None where the system refuses (too many processes, no memory):
+    the caller then does the work itself. ``fds`` are closed on refusal."""
+    try:
+        return os.fork()
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        return None
+
+
 class Claims:
     """Which item (a strip, a file) is next: a counter in shared memory, its lock a byte in a
     pipe, for processes forked after it was made."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from convcli.batch.naming import Job
 from convcli.batch.run import Outcome, start_worker
-from convcli.forking import Claims, can_fork, read_message, write_message
+from convcli.forking import Claims, can_fork, fork, read_message, write_message
 
 
 class EarlyFiles:
@@ -30,13 +30,16 @@ class EarlyFiles:
 
     @classmethod
     def start(cls, jobs: Sequence[Job], worker: Callable[[Job], Outcome]) -> EarlyFiles | None:
-        """Fork the process (None where forking is not safe, or for a single file)."""
+        """Fork the process (None where forking is not safe or refused, or for one file)."""
         if len(jobs) < 2 or not can_fork():
             return None
         claims = Claims()
         results_r, results_w = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        pid = fork(results_r, results_w)
+        if pid is None:
+            claims.close()
+            return None
         if pid == 0:  # never returns
             os.close(results_r)
             _serve(parent, jobs, worker, claims, results_w)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from convcli.errors import ConvcliError
-from convcli.forking import Claims, can_fork, portable, read_message, write_message
+from convcli.forking import Claims, can_fork, fork, portable, read_message, write_message
 from convcli.geometry import Pair
 from convcli.pipeline.strip_targets import MappedStrip
 
@@ -79,7 +79,9 @@ def shared_strips(
     helpers: list[_Helper] = []
     try:
         for _ in range(1, count):
-            helpers.append(_Helper.start(claims, cuts, make, slot_bytes))
+            if (helper := _Helper.start(claims, cuts, make, slot_bytes)) is None:
+                break  # the system refuses more processes: fewer share the strips
+            helpers.append(helper)
         yield from _gathered(cuts, make, claims, helpers, name)
         for helper in helpers:
             helper.finish(name)
@@ -144,13 +146,21 @@ class _Helper:
         self.done = False
 
     @classmethod
-    def start(cls, claims: Claims, cuts: Sequence[Pair], make: Make, slot_bytes: int) -> _Helper:
-        """Fork a helper that makes the strips it claims."""
-        ring = mmap.mmap(-1, SLOTS * slot_bytes)  # anonymous and shared: seen after fork
+    def start(
+        cls, claims: Claims, cuts: Sequence[Pair], make: Make, slot_bytes: int
+    ) -> _Helper | None:
+        """Fork a helper that makes the strips it claims; None if the system refuses."""
+        try:
+            ring = mmap.mmap(-1, SLOTS * slot_bytes)  # anonymous and shared: seen after fork
+        except OSError:
+            return None
         results_r, results_w = os.pipe()
         tokens_r, tokens_w = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        pid = fork(results_r, results_w, tokens_r, tokens_w)
+        if pid is None:
+            ring.close()
+            return None
         if pid == 0:  # the helper: never returns
             os.close(results_r)
             os.close(tokens_w)

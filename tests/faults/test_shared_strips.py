@@ -31,6 +31,9 @@ from convcli.errors import ImageError
 mode, report = sys.argv[1], int(sys.argv[2])
 real_fork, real_serve = os.fork, shared._serve
 def fork():
+    if mode == "refuse":
+        os.write(report, b"refused\\n")
+        raise OSError(11, "Resource temporarily unavailable")
     pid = real_fork()
     if pid:
         os.write(report, b"helper %d\\n" % pid)
@@ -77,14 +80,17 @@ class Run:
             data += part
         return data.decode().strip()
 
-    def helpers(self) -> list[int]:
-        """The PIDs of every helper forked, once the process has ended."""
+    def reported(self) -> list[str]:
+        """Every line not read yet, once the process has ended."""
         os.set_blocking(self.report, False)
         try:
-            text = os.read(self.report, 65536).decode()
+            return os.read(self.report, 65536).decode().splitlines()
         except BlockingIOError:
-            text = ""
-        return [int(line.split()[1]) for line in text.splitlines() if line.startswith("helper")]
+            return []
+
+    def helpers(self) -> list[int]:
+        """The PIDs of every helper forked, once the process has ended."""
+        return [int(line.split()[1]) for line in self.reported() if line.startswith("helper")]
 
 
 @pytest.fixture
@@ -162,6 +168,19 @@ CASES = [
     ("rgb.tif", "o.jpg", ["-k", "emboss", "--dilation", "2", "--padding-mode", "circular"], 2),
     ("rgb.tif", "o.tif", ["-k", "sobel", "-k", "sobel_y", "--combine", "stack"], 3),
 ]
+
+
+def test_a_refused_fork_filters_in_one_process(
+    wrapped: list[Run], images: dict[str, Path], tmp_path: Path
+) -> None:
+    """No process to share with (the system refuses it): the same file, made here alone."""
+    for mode, folder, jobs in (("refuse", "refused", "2"), ("none", "one", "1")):
+        run = _start(wrapped, mode, "apply", str(images["rgb.tif"]), "-k", "blur", "-o",
+                     f"{tmp_path}/{folder}/o.tif", "--jobs", jobs, "-q")  # fmt: skip
+        assert _finish(run) == (0, [])
+        assert run.reported() == (["refused"] if mode == "refuse" else [])
+    refused = (tmp_path / "refused/o.tif").read_bytes()
+    assert refused == (tmp_path / "one/o.tif").read_bytes()
 
 
 @pytest.mark.parametrize(("name", "out", "args", "jobs"), CASES)
