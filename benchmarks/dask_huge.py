@@ -46,14 +46,16 @@ def _peak_kib(pid: int) -> int | None:
     return int(line.split()[1])
 
 
-def _role(proc: psutil.Process, root: int) -> str:
+def _role(proc: psutil.Process, root: int, dask: bool) -> str:
     if proc.pid == root:
-        return "client (+ scheduler, nannies)"
+        return "client (+ scheduler, nannies)" if dask else "main process"
     try:
         line = " ".join(proc.cmdline())
     except psutil.Error:
         return "gone"
-    return "resource tracker" if "resource_tracker" in line else "worker"
+    if "resource_tracker" in line:
+        return "resource tracker"
+    return "worker" if dask else "strip helper"  # a process sharing the image's strips
 
 
 def watched(command: list[str]) -> tuple[float, dict[str, float]]:
@@ -70,7 +72,7 @@ def watched(command: list[str]) -> tuple[float, dict[str, float]]:
         for member in tree:
             kib = _peak_kib(member.pid)
             if kib is not None:
-                role = peaks.get(member.pid, (_role(member, root.pid), 0))[0]
+                role = peaks.get(member.pid, (_role(member, root.pid, "--dask" in command), 0))[0]
                 peaks[member.pid] = (role, max(kib, peaks.get(member.pid, (role, 0))[1]))
         time.sleep(0.05)
     seconds = time.perf_counter() - start
