@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +137,25 @@ def test_the_console_script_loads_a_command_without_collecting_and_freezes_at_th
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-2:] == ["False True True", "True"]
+
+
+@pytest.mark.parametrize(("given", "threads"), [(None, "1 1"), ("2", "2 2")])
+def test_the_console_script_keeps_openblas_to_one_thread(given: str | None, threads: str) -> None:
+    """NumPy loads after main() starts, its OpenBLAS on one thread unless the user says."""
+    code = (
+        "import os, sys; from convcli.cli import main\n"
+        "sys.argv[1:] = ['kernels', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')),"
+        " file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)  # fmt: skip
+    assert done.stderr.splitlines()[-1] == threads
 
 
 def test_the_cli_run_in_process_leaves_the_garbage_collector_alone() -> None:
