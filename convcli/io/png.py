@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from convcli.choices import Existing
-from convcli.io.atomic import atomic_write
+from convcli.io.atomic import atomic_write, start_writeback
 
 LEVEL = 3
 """zlib level, as :mod:`convcli.io.write` uses for PNG."""
@@ -168,6 +168,7 @@ def write_png(
             segment = strip if isinstance(strip, PngSegment) else png_segment(
                 np.asarray(strip, dtype=dtype))  # fmt: skip
             handle.write(_chunk(b"IDAT", head + segment.data))
+            start_writeback(handle, handle.tell())
             adler, head = adler_joined(adler, segment.adler, segment.size), b""
         end = zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush()  # an empty last block
         tail = head + end + struct.pack(">I", adler)

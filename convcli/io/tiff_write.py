@@ -18,7 +18,7 @@ from PIL import Image
 
 from convcli.choices import Existing
 from convcli.errors import OutputError, reason
-from convcli.io.atomic import atomic_write
+from convcli.io.atomic import atomic_write, start_writeback
 
 ROWS_PER_STRIP = 64
 """Rows per strip in the TIFF files convcli writes (a few MiB per strip at most)."""
@@ -180,6 +180,7 @@ def _write_pixels(
         data = np.ascontiguousarray(strip, dtype.newbyteorder("="))
         handle.write(data.reshape(-1).view(np.uint8).data)
         written += data.nbytes
+        start_writeback(handle, offset + written)
     if written != size:
         msg = f"{written} bytes of pixels for a TIFF of {size}"
         raise ValueError(msg)

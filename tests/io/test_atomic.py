@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import BinaryIO
 import pytest
 
 from convcli.errors import OutputError
-from convcli.io.atomic import atomic_write, remove_stale_temps
+from convcli.io.atomic import atomic_write, remove_stale_temps, start_writeback
 
 
 def _racing(target: Path, content: bytes):
@@ -148,3 +149,21 @@ def test_a_zombie_writer_counts_as_gone(tmp_path: Path) -> None:
 def _state(pid: int) -> str:
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_start_writeback_never_fails_a_write(tmp_path: Path) -> None:
+    """On a file it asks for writeback; on a buffer (no descriptor) or a pipe (no range to
+    write back) it does nothing, and raises nothing either way."""
+    with (tmp_path / "f.bin").open("wb") as handle:
+        handle.write(b"x" * 100_000)
+        start_writeback(handle, 100_000)
+        handle.write(b"y")  # buffered, not yet in the file: not asked for, no flush
+        start_writeback(handle, 100_001)
+    assert (tmp_path / "f.bin").read_bytes() == b"x" * 100_000 + b"y"
+    start_writeback(io.BytesIO(b"z"), 1)
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:
+        pipe.write(b"p")
+        start_writeback(pipe, 1)
+    assert os.read(read, 1) == b"p"
+    os.close(read)
