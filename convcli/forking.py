@@ -37,6 +37,15 @@ def fork(*fds: int) -> int | None:
         return None
 
 
+def end(pid: int, signum: int) -> None:
+    """Send ``signum`` to forked process ``pid`` (unless it is gone) and reap it."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:  # pragma: no cover - exited and reaped already
+        pass
+    os.waitpid(pid, 0)
+
+
 class Claims:
     """Which item (a strip, a file) is next: a counter in shared memory, its lock a byte in a
     pipe, for processes forked after it was made."""

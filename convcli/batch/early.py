@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from convcli.batch.naming import Job
 from convcli.batch.run import Outcome, start_worker
-from convcli.forking import Claims, can_fork, fork, read_message, write_message
+from convcli.forking import Claims, can_fork, end, fork, read_message, write_message
 
 
 class EarlyFiles:
@@ -65,12 +65,8 @@ class EarlyFiles:
 
     def stop(self) -> None:
         """Stop it if it still runs (its file in progress is left unwritten); release it."""
-        if not self.done:
-            try:  # as Ctrl-C stops a --jobs worker: the file in progress leaves nothing
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:  # pragma: no cover - reaped already
-                pass
-            os.waitpid(self.pid, 0)
+        if not self.done:  # SIGTERM, as for a --jobs worker: its file in progress leaves nothing
+            end(self.pid, signal.SIGTERM)
             self.done = True
         os.close(self.results)
         self.claims.close()

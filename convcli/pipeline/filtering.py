@@ -31,7 +31,7 @@ from convcli.geometry import (
     anchored_padding,
     resolve_geometry,
 )
-from convcli.kernels import Kernel, KernelBank
+from convcli.kernels import Kernel
 from convcli.pipeline.plan import ConvOptions, FilterPlan, Spec, combine_maps, combined_sum
 
 AlphaMode = Literal["keep", "filter", "drop"]
@@ -285,8 +285,7 @@ def alpha_weighted(plan: FilterPlan, lowest_alpha: float, alpha_max: float) -> b
 
 def _offsets(plan: FilterPlan) -> bool:
     """Whether a kernel adds an offset (such plans are filtered without alpha weighting)."""
-    kernels = [k for u in plan.units for k in (u.kernels if isinstance(u, KernelBank) else [u])]
-    return any(k.offset for k in kernels)
+    return any(k.offset for k in plan.kernels)
 
 
 def _premultiplied(

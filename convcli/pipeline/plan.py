@@ -58,6 +58,11 @@ class FilterPlan:
     name: str
 
     @property
+    def kernels(self) -> list[Kernel]:
+        """Every kernel that runs, banks opened, in order."""
+        return [k for u in self.units for k in (u.kernels if isinstance(u, KernelBank) else [u])]
+
+    @property
     def map_names(self) -> tuple[str, ...]:
         """One name per feature map this plan produces."""
         if self.combine == "stack":

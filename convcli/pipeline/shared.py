@@ -32,7 +32,15 @@ from typing import Any
 import numpy as np
 
 from convcli.errors import ConvcliError
-from convcli.forking import Claims, can_fork, fork, portable, read_message, write_message
+from convcli.forking import (
+    Claims,
+    can_fork,
+    end,
+    fork,
+    portable,
+    read_message,
+    write_message,
+)
 from convcli.geometry import Pair
 from convcli.pipeline.strip_targets import MappedStrip
 
@@ -203,11 +211,7 @@ class _Helper:
     def stop(self) -> None:
         """End the helper if it still runs, and release its pipes and ring."""
         if not self.done:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - reaped already
-                pass
-            os.waitpid(self.pid, 0)
+            end(self.pid, signal.SIGKILL)
             self.done = True
         os.close(self.results)
         os.close(self.tokens)

@@ -97,16 +97,10 @@ def can_stream(plan: FilterPlan, image: RowImage, options: ConvOptions) -> bool:
     return len(heights) == 1 and heights != {0}
 
 
-def _kernels(plan: FilterPlan) -> list[Kernel]:
-    return [
-        k for unit in plan.units for k in ([unit] if isinstance(unit, Kernel) else unit.kernels)
-    ]
-
-
 def all_geometries(plan: FilterPlan, image: RowImage, options: ConvOptions) -> list[Geometry]:
     """The geometry of every kernel of the plan on ``image``."""
     hw = (image.shape[0], image.shape[1])
-    return [kernel_geometry(k, hw, options) for k in _kernels(plan)]
+    return [kernel_geometry(k, hw, options) for k in plan.kernels]
 
 
 def strip_rows(
@@ -119,7 +113,7 @@ def strip_rows(
     quanta = [
         tile_quantum(k.weights, g, method=options.method, flip=options.flip,
                      channels=channels, dtype=np.float32)
-        for k, g in zip(_kernels(plan), geometries, strict=True)
+        for k, g in zip(plan.kernels, geometries, strict=True)
     ]  # fmt: skip
     quantum = reduce(math.lcm, quanta, 1)
     row_bytes = geometries[0].output_hw[1] * channels * 4
@@ -158,7 +152,7 @@ def strip_runs(
     geometries = all_geometries(plan, image, options)
     needed = [needed_rows(g, cut, options.padding_mode) for g in geometries]
     if image.alpha:  # the rows alpha is sampled from
-        needed += [alpha_rows(k, g, options, cut) for k, g in zip(_kernels(plan), geometries,
+        needed += [alpha_rows(k, g, options, cut) for k, g in zip(plan.kernels, geometries,
                                                                       strict=True)]  # fmt: skip
     held = held_rows(needed)
     block = image.rows(held)
