@@ -11,12 +11,18 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
 _LOCAL = threading.local()
+
+ENGINE_THREADS = "convcli-engine"
+"""The names of the engine's worker threads begin so; between tiles they only wait for work,
+so a process may end without joining them (:func:`convcli.cli.main`)."""
 
 
 def cpu_count() -> int:
@@ -32,7 +38,9 @@ def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
     # keyed by pid: a forked child (``--jobs`` workers) must not reuse the parent's pool,
     # whose threads do not exist in the child
     del pid
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-engine")
+    from concurrent.futures import ThreadPoolExecutor  # a run on one thread never needs it
+
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=ENGINE_THREADS)
 
 
 def row_tiles(n_rows: int, tile_rows: int) -> Iterator[tuple[int, int]]:
