@@ -12,15 +12,18 @@ import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from convcli.errors import OutputError, reason
 from convcli.io.formats import Format
 from convcli.io.meta import SaveOptions, read_meta, save_arguments
 from convcli.io.pillow import check_pixels, decoding, open_image, source_name
 from convcli.io.read import ColorMode, LoadedImage, decode_image, luma
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ def encode_animation(
 
 def _image(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     array = pixels if alpha is None else np.dstack([pixels, alpha])
+    from PIL import Image
+
     image = Image.fromarray(np.ascontiguousarray(array))
     return image.convert("RGBA") if image.mode == "LA" else image
 

@@ -19,11 +19,12 @@ BMP    no          no     no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
-
-from PIL import Image, features
+from typing import TYPE_CHECKING, Literal, get_args
 
 from convcli.errors import OutputError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 Compression = Literal["none", "deflate", "lzw"]
 COMPRESSIONS: tuple[Compression, ...] = get_args(Compression)
@@ -92,6 +93,8 @@ def read_meta(im: Image.Image, color: str) -> ImageMeta:
 
 def _descriptive(tags: Image.Exif) -> Image.Exif:
     """The descriptive tags of a TIFF's first IFD and its EXIF and GPS sub-IFDs."""
+    from PIL import Image
+
     kept = Image.Exif()
     for tag in _DESCRIPTIVE:
         if tag in tags:
@@ -142,7 +145,13 @@ def save_arguments(pillow: str, options: SaveOptions, color: str) -> dict[str, o
 
 
 def _tiff_compression(word: Compression) -> str | None:
-    if word != "none" and not features.check("libtiff"):
+    if word != "none" and not _has_libtiff():
         msg = f"TIFF compression {word!r} needs Pillow built with libtiff; use --compression none"
         raise OutputError(msg)
     return _TIFF_COMPRESSION[word]
+
+
+def _has_libtiff() -> bool:
+    from PIL import features
+
+    return bool(features.check("libtiff"))

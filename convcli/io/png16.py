@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image
 
 
 def png16_planes(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
@@ -30,6 +29,8 @@ def png16_planes(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[
 
 def load_with(source: str | os.PathLike[str] | bytes, rawmode: str) -> tuple[np.ndarray, int]:
     """Decode a PNG with another raw mode; also return its EXIF orientation."""
+    from PIL import Image
+
     fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     with Image.open(fp) as im:
         im.tile = [im.tile[0]._replace(args=rawmode)]

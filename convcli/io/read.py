@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from convcli.errors import ImageError
 from convcli.io import tiff
@@ -44,6 +43,9 @@ from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 from convcli.io.meta import ImageMeta, read_meta
 from convcli.io.pillow import check_pixels, decoding, open_image, source_name
 from convcli.io.png16 import orient, png16_planes
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ColorMode = Literal["keep", "gray"]
 
@@ -237,6 +239,8 @@ def read_deep_tiff(
 
 def decode_image(im: Image.Image, name: str) -> LoadedImage:
     """Load the pixels of an open image, EXIF orientation applied."""
+    from PIL import ImageOps
+
     with decoding(name):
         ImageOps.exif_transpose(im, in_place=True)  # not a copy of the upright image
         pixels, alpha, max_value, depth = _to_arrays(im)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import ImageOps
 
 from convcli.errors import ImageError
 from convcli.io.meta import ImageMeta, read_meta
@@ -168,10 +167,12 @@ def _tiff_rows(source: Source, *, alpha: bool = False) -> RowImage:
 
     shape = (lay.height, lay.width) if colour == 1 else (lay.height, lay.width, 3)
     mode = lay.mode
-    with open_image(source) as im, decoding(tif.name):  # tags only: nothing decoded
-        frames = int(getattr(im, "n_frames", 1))
-        upright = im.getexif().get(0x0112, 1) == 1
-        meta = read_meta(im, "gray" if colour == 1 else "rgb")
+    frames, upright, meta = tif.pages, True, tif.plain_meta("gray" if colour == 1 else "rgb")
+    if meta is None:  # tags to read as Pillow reads them
+        with open_image(source) as im, decoding(tif.name):  # tags only: nothing decoded
+            frames = int(getattr(im, "n_frames", 1))
+            upright = im.getexif().get(0x0112, 1) == 1
+            meta = read_meta(im, "gray" if colour == 1 else "rgb")
     return RowImage(tif.name, shape, lay.max_value, lay.bit_depth, mode, True, read, tif.close,
                     frames, meta, upright, alpha, lowest)  # fmt: skip
 
@@ -199,6 +200,8 @@ def _pillow_rows(
 ) -> RowImage | None:
     """8-bit gray/RGB (or 16-bit gray) decoded by Pillow as integers, with alpha if
     ``keep_alpha``; None for other data."""
+    from PIL import ImageOps
+
     with open_image(source) as im:
         target = target_mode(im)
         colour = {"L": "L", "RGB": "RGB", "LA": "L", "RGBA": "RGB"}.get(target)

@@ -22,12 +22,17 @@ from typing import Any, cast
 import numpy as np
 
 from convcli.errors import ImageError, reason
+from convcli.io.meta import ImageMeta
 
 Source = str | os.PathLike[str] | bytes
 
 _PHOTOMETRIC = {1: "gray", 2: "rgb"}  # PhotometricInterpretation: MinIsBlack, RGB
 _UNCOMPRESSED = 1  # Compression: none
 _DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+_EXIF_TAGS = (270, 271, 272, 274, 305, 306, 315, 316, 33432, 34665, 34853)
+"""Tags :func:`convcli.io.meta.read_meta` builds an EXIF block from (descriptive text, the
+orientation, the EXIF and GPS sub-IFDs)."""
+_ICC, _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 34675, 282, 283, 296
 
 
 class TiffUnsupported(Exception):
@@ -144,6 +149,36 @@ class TiffRows:
     def close(self) -> None:
         """Close the file."""
         self._file.close()
+
+    @property
+    def pages(self) -> int:
+        """Images (pages) in the file."""
+        return len(self._file.pages)
+
+    def plain_meta(self, color: str) -> ImageMeta | None:
+        """What :func:`~convcli.io.meta.read_meta` reads from this TIFF through Pillow, read
+        from its tags without Pillow (about 12 ms of start-up), for a TIFF with no EXIF to
+        build: None when it has any tag an EXIF block is made of, or a resolution or
+        profile stored in an unusual way (Pillow reads it then).
+
+        The resolution is Pillow's: a missing XResolution or YResolution counts as 1, and
+        a missing ResolutionUnit as inches.
+        """
+        tags = self._page.tags
+        if any(code in tags for code in _EXIF_TAGS):
+            return None
+        icc = tags.get(_ICC)
+        if icc is not None and not isinstance(icc.value, bytes):
+            return None
+        x, y = _resolution(tags.get(_X_RESOLUTION)), _resolution(tags.get(_Y_RESOLUTION))
+        if x is None or y is None:
+            return None
+        unit = tags.get(_RESOLUTION_UNIT)
+        per_inch = {None: 1.0, 2: 1.0, 3: 2.54}.get(None if unit is None else int(unit.value))
+        dpi = None
+        if x and y and per_inch is not None:
+            dpi = (x, y) if per_inch == 1.0 else (x * per_inch, y * per_inch)
+        return ImageMeta((icc.value or None) if icc is not None else None, None, dpi, color)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -311,6 +346,19 @@ def _layout(page: Any) -> TiffLayout:
         page.dtype,
         straight,
     )
+
+
+def _resolution(tag: Any) -> float | None:
+    """A resolution tag's value as Pillow reads it (1 when absent); None if unusual."""
+    if tag is None:
+        return 1.0
+    value = tag.value
+    if not (
+        isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value)
+    ):
+        return None
+    numerator, denominator = value
+    return numerator / denominator if denominator else None
 
 
 def _decode_error(name: str, page: Any, index: int, exc: BaseException) -> ImageError:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image
 
 from convcli.choices import Existing
 from convcli.errors import OutputError, reason
@@ -73,6 +72,8 @@ def exif_tags(exif: bytes) -> list[tuple[int, str, int, Any, bool]] | None:
     >>> exif_tags(tags.tobytes())
     [(305, 's', 0, 'me', True)]
     """
+    from PIL import Image
+
     tags = Image.Exif()
     tags.load(exif)
     if any(tag not in (*_TEXT_TAGS, _ORIENTATION) for tag in tags):

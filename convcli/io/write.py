@@ -12,7 +12,6 @@ import zlib
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
 
 from convcli.choices import Existing
 from convcli.errors import OutputError, reason
@@ -152,6 +151,8 @@ def _encode_pillow(
     array = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
     if alpha is not None:
         array = np.dstack([array, alpha])
+    from PIL import Image
+
     image = Image.fromarray(np.ascontiguousarray(array))
     if name == "WEBP" and image.mode == "LA":
         image = image.convert("RGBA")

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from PIL import Image
 
 from convcli.errors import ConvcliError, ExitCode, ImageError
 from convcli.geometry import normalize_padding_mode, normalize_pair, resolve_pads
@@ -220,6 +219,8 @@ def _files(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list
 def _decode(data: bytes, fmt: str) -> np.ndarray:
     if fmt == "npy":
         return cast(np.ndarray, np.load(io.BytesIO(data), allow_pickle=False))
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image)
 

@@ -110,3 +110,75 @@ def test_rows_from_bytes_and_unsupported_layouts() -> None:
     Image.new("P", (2, 2)).save(buffer, format="TIFF")
     with pytest.raises(ImageError, match="<stdin>: a TIFF layout that cannot be read in strips"):
         read_tiff_rows(buffer.getvalue(), 0, 1)
+
+
+def _meta_tiff(path: Path, tags: dict[int, object], samples: int = 3) -> None:
+    """A TIFF whose first IFD holds exactly ``tags`` besides its layout (written by Pillow,
+    which keeps every rational and byte type as given; checked with tifffile)."""
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    ifd = ImageFileDirectory_v2()
+    for code, value in tags.items():
+        ifd[code] = value
+        if code == ICC_TAG:
+            ifd.tagtype[code] = 7  # UNDEFINED: opaque bytes
+    shape = (6, 5, samples) if samples > 1 else (6, 5)
+    Image.fromarray(np.zeros(shape, np.uint8)).save(path, tiffinfo=ifd)
+    with tifffile.TiffFile(path) as tif:
+        written = {tag.code for tag in tif.pages.first.tags.values()}
+    assert set(tags) <= written
+
+
+ICC_TAG = 34675
+ICC = bytes(range(256)) * 2
+
+
+def _r(numerator: int, denominator: int) -> object:
+    from PIL.TiffImagePlugin import IFDRational
+
+    return IFDRational(numerator, denominator)
+
+
+META_CASES: dict[str, dict[int, object]] = {
+    "no tags": {},
+    "dpi": {282: _r(300, 1), 283: _r(150, 1), 296: 2},
+    "dots per cm": {282: _r(7200, 97), 283: _r(1, 3), 296: 3},
+    "no unit": {282: _r(72, 1), 283: _r(96, 1)},
+    "unit none": {282: _r(72, 1), 283: _r(72, 1), 296: 1},
+    "unit only": {296: 3},
+    "zero": {282: _r(0, 1), 283: _r(72, 1), 296: 2},
+    "icc": {ICC_TAG: ICC},
+    "icc and dpi": {ICC_TAG: ICC, 282: _r(600, 2), 283: _r(600, 2), 296: 2},
+}
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+@pytest.mark.parametrize("case", META_CASES)
+def test_plain_tiff_metadata_is_what_pillow_reads(tmp_path: Path, case: str, samples: int) -> None:
+    """The strip path reads a TIFF's profile and resolution without Pillow: the same
+    ImageMeta as read_meta through Pillow (the whole-image path), for every tag layout."""
+    from convcli.io.meta import read_meta
+    from convcli.io.pillow import open_image
+
+    path = tmp_path / "m.tif"
+    _meta_tiff(path, META_CASES[case], samples)
+    color = "gray" if samples == 1 else "rgb"
+    with TiffRows(str(path)) as tif:
+        plain = tif.plain_meta(color)
+    with open_image(str(path)) as im:
+        assert plain == read_meta(im, color)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {305: "a scanner"},  # descriptive text: an EXIF block to build
+        {274: 1},  # the orientation (ImageMagick and libvips write it)
+        {282: _r(72, 0), 283: _r(72, 1)},  # a resolution of x/0
+    ],
+)
+def test_tiff_metadata_pillow_must_read_is_left_to_it(tmp_path: Path, tags) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.tif"
+    _meta_tiff(path, tags)
+    with TiffRows(str(path)) as tif:
+        assert tif.plain_meta("rgb") is None
