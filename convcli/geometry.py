@@ -8,7 +8,6 @@ This module is the single source of the shape arithmetic shared by the engine,
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from dataclasses import dataclass, replace
@@ -222,7 +221,9 @@ def resolve_pads(
     if isinstance(padding, str):
         word = padding.strip().lower()
         if word not in PADDING_WORDS:
-            close = difflib.get_close_matches(word, PADDING_WORDS, n=1)
+            from difflib import get_close_matches  # only a misspelt word needs it
+
+            close = get_close_matches(word, PADDING_WORDS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             msg = (
                 f"unknown padding {padding!r}; expected an int or one of: valid, same, full{hint}"

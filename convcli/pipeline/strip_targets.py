@@ -10,6 +10,7 @@ drops every file being written: nothing appears under its name.
 
 from __future__ import annotations
 
+import importlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,20 +23,28 @@ import numpy as np
 
 from convcli.errors import ConvcliError
 from convcli.geometry import Pair
-from convcli.io.png import PngSegment, png_segment, write_png
 from convcli.io.rows import colour_and_alpha
-from convcli.io.tiff_write import write_tiff
 from convcli.pipeline.filtering import Applied, FeatureMap
 from convcli.pipeline.strip_stats import StripReport, check_finite_maps
 from convcli.values import MappingReport
 
 if TYPE_CHECKING:
+    from convcli.io.png import PngSegment
     from convcli.pipeline.stream import OutputSpec
 
-WRITERS: dict[str, Callable[..., bool]] = {"tiff": write_tiff, "png": write_png}
-Pixels = np.ndarray | PngSegment
-"""A strip as its writer takes it: pixels, or a PNG segment made already."""
-"""Formats written strip by strip: ``writer(path, strips, shape, dtype)``."""
+    Pixels = np.ndarray | PngSegment
+    """A strip as its writer takes it: pixels, or a PNG segment made already."""
+
+WRITERS = {"tiff": "convcli.io.tiff_write:write_tiff", "png": "convcli.io.png:write_png"}
+"""Formats written strip by strip, and their writers, ``writer(path, strips, shape, dtype)``
+(imported when a file of theirs is written: a run writes one format)."""
+
+
+def writer(fmt: str) -> Callable[..., bool]:
+    """The strip writer of format ``fmt`` (one of :data:`WRITERS`)."""
+    module, name = WRITERS[fmt].split(":")
+    found: Callable[..., bool] = getattr(importlib.import_module(module), name)
+    return found
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class MappedStrip:
         """The strip with its PNG segment made here, if ``spec`` is a PNG written in strips."""
         if spec.fmt != "png" or not spec.streamed:
             return self
+        from convcli.io.png import png_segment
+
         return replace(self, pixels=self.pixels[:0], encoded=png_segment(self.pixels))
 
 
@@ -86,7 +97,7 @@ class _StripSink:
     """A file written strip by strip on its own thread while the next strips are filtered."""
 
     def __init__(self, spec: OutputSpec, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self._writer = WRITERS[spec.fmt]
+        self._writer = writer(spec.fmt)
         self._spec = spec
         path = spec.output
         self._queue: queue.Queue[Pixels | BaseException | None] = queue.Queue(maxsize=2)
