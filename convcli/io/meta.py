@@ -78,7 +78,8 @@ class SaveOptions:
 
 
 def read_meta(im: Image.Image, color: str) -> ImageMeta:
-    """The ICC profile, EXIF (orientation reset to 1) and DPI of an open image."""
+    """The ICC profile, EXIF (orientation reset to 1) and DPI of an open image (none for a
+    TIFF that does not give both resolutions)."""
     exif = im.getexif()
     if im.format == "TIFF":  # a TIFF's "EXIF" is its whole first IFD, strip offsets and all
         exif = _descriptive(exif)
@@ -87,6 +88,9 @@ def read_meta(im: Image.Image, color: str) -> ImageMeta:
         exif[_ORIENTATION] = 1
         block = exif.tobytes()
     dpi = im.info.get("dpi")
+    tiff_tags = getattr(im, "tag_v2", None) if im.format == "TIFF" else None
+    if tiff_tags is not None and not all(tag in tiff_tags for tag in _RESOLUTION_TAGS):
+        dpi = None  # Pillow counts a missing resolution as 1 dpi: outputs would claim it
     pair = (float(dpi[0]), float(dpi[1])) if dpi and len(dpi) == 2 else None
     return ImageMeta(im.info.get("icc_profile") or None, block, pair, color)
 
@@ -109,6 +113,7 @@ _DESCRIPTIVE = (270, 271, 272, _ORIENTATION, 305, 306, 315, 316, 33432)
 """ImageDescription, Make, Model, Orientation, Software, DateTime, Artist, HostComputer,
 Copyright."""
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_RESOLUTION_TAGS = (282, 283)  # XResolution, YResolution
 
 
 def save_arguments(pillow: str, options: SaveOptions, color: str) -> dict[str, object]:

@@ -161,8 +161,8 @@ class TiffRows:
         build: None when it has any tag an EXIF block is made of, or a resolution or
         profile stored in an unusual way (Pillow reads it then).
 
-        The resolution is Pillow's: a missing XResolution or YResolution counts as 1, and
-        a missing ResolutionUnit as inches.
+        A resolution needs both XResolution and YResolution; a missing ResolutionUnit
+        counts as inches, as the TIFF specification says.
         """
         tags = self._page.tags
         if any(code in tags for code in _EXIF_TAGS):
@@ -170,14 +170,16 @@ class TiffRows:
         icc = tags.get(_ICC)
         if icc is not None and not isinstance(icc.value, bytes):
             return None
-        x, y = _resolution(tags.get(_X_RESOLUTION)), _resolution(tags.get(_Y_RESOLUTION))
-        if x is None or y is None:
-            return None
-        unit = tags.get(_RESOLUTION_UNIT)
-        per_inch = {None: 1.0, 2: 1.0, 3: 2.54}.get(None if unit is None else int(unit.value))
+        x, y = tags.get(_X_RESOLUTION), tags.get(_Y_RESOLUTION)
         dpi = None
-        if x and y and per_inch is not None:
-            dpi = (x, y) if per_inch == 1.0 else (x * per_inch, y * per_inch)
+        if x is not None and y is not None:
+            dpi_x, dpi_y = _resolution(x), _resolution(y)
+            if dpi_x is None or dpi_y is None:
+                return None
+            unit = tags.get(_RESOLUTION_UNIT)
+            per_inch = {None: 1.0, 2: 1.0, 3: 2.54}.get(None if unit is None else int(unit.value))
+            if dpi_x and dpi_y and per_inch is not None:
+                dpi = (dpi_x, dpi_y) if per_inch == 1.0 else (dpi_x * per_inch, dpi_y * per_inch)
         return ImageMeta((icc.value or None) if icc is not None else None, None, dpi, color)
 
     @property
@@ -349,9 +351,7 @@ def _layout(page: Any) -> TiffLayout:
 
 
 def _resolution(tag: Any) -> float | None:
-    """A resolution tag's value as Pillow reads it (1 when absent); None if unusual."""
-    if tag is None:
-        return 1.0
+    """A resolution tag's value as Pillow reads it; None if unusual."""
     value = tag.value
     if not (
         isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value)

@@ -197,3 +197,26 @@ def test_stride_divides_the_dpi(tmp_path: Path) -> None:
     assert run(*args).exit_code == 0
     with Image.open(out) as written:
         assert tuple(round(float(d)) for d in written.info["dpi"]) == (150, 50)
+
+
+@pytest.mark.parametrize("out", ["out.png", "out.jpg", "out.tif", "-"])
+@pytest.mark.parametrize("tags", [{}, {296: 2}])  # no resolution; a unit without one
+def test_a_tiff_without_a_resolution_gives_outputs_none(tmp_path: Path, out: str, tags) -> None:  # type: ignore[no-untyped-def]
+    """Pillow reads a TIFF with no XResolution and YResolution as 1 dpi; outputs must not
+    claim it (a 4096-pixel photo 4096 inches wide in a layout program): in strips (files)
+    and whole (standard output)."""
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    source = tmp_path / "in.tif"
+    ifd = ImageFileDirectory_v2()
+    for code, value in tags.items():
+        ifd[code] = value
+    Image.fromarray(RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)).save(source, tiffinfo=ifd)
+    with Image.open(source) as im:
+        assert im.info["dpi"] == (1, 1)  # what Pillow makes of it
+    target = "-" if out == "-" else str(tmp_path / out)
+    result = run(str(source), "-k", "blur", "-o", target, *(["-f", "png"] if out == "-" else []))
+    assert result.exit_code == 0, result.output
+    data = result.stdout_bytes if out == "-" else (tmp_path / out).read_bytes()
+    with Image.open(io.BytesIO(data)) as written:
+        assert "dpi" not in written.info
