@@ -18,6 +18,7 @@ BMP    no          no     no
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -144,9 +145,30 @@ def save_arguments(pillow: str, options: SaveOptions, color: str) -> dict[str, o
         args["icc_profile"] = meta.icc_profile
     if "exif" in held and meta.exif:
         args["exif"] = meta.exif
-    if "dpi" in held and meta.dpi:
+    if "dpi" in held and meta.dpi and _holds_dpi(pillow, meta.dpi):
         args["dpi"] = meta.dpi
     return args
+
+
+_DPI_FIELDS = {"PNG": (1 / 0.0254, 2**32 - 1), "JPEG": (1.0, 2**16 - 1), "TIFF": (1.0, 2**32 - 1)}
+"""Format -> (stored units per inch, the largest number its field holds): PNG stores pixels
+per metre in 32 bits, JPEG's JFIF dots per inch in 16 bits, TIFF a 32-bit rational."""
+
+
+def _holds_dpi(pillow: str, dpi: tuple[float, float]) -> bool:
+    """Whether ``pillow``'s resolution field holds ``dpi``: a resolution read as zero,
+    negative, not a number or beyond the field (a damaged or odd file) is not written,
+    rather than failing the output or being cut to another number.
+
+    Examples
+    --------
+    >>> _holds_dpi("PNG", (300.0, 300.0)), _holds_dpi("JPEG", (1e5, 1e5))
+    (True, False)
+    >>> _holds_dpi("TIFF", (-72.0, 72.0)), _holds_dpi("PNG", (float("nan"), 72.0))
+    (False, False)
+    """
+    scale, top = _DPI_FIELDS.get(pillow, (1.0, 2**32 - 1))
+    return all(math.isfinite(d) and 1 <= round(d * scale) <= top for d in dpi)
 
 
 def _tiff_compression(word: Compression) -> str | None:

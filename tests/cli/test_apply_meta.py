@@ -220,3 +220,36 @@ def test_a_tiff_without_a_resolution_gives_outputs_none(tmp_path: Path, out: str
     data = result.stdout_bytes if out == "-" else (tmp_path / out).read_bytes()
     with Image.open(io.BytesIO(data)) as written:
         assert "dpi" not in written.info
+
+
+@pytest.mark.parametrize(
+    ("resolution", "kept"),
+    [
+        ((-72, 1), {}),  # negative (a signed rational): no format holds it
+        ((2_000_000_000, 1), {".tif": 2e9}),  # beyond PNG's and JPEG's fields, not TIFF's
+        ((100_000, 1), {".png": 1e5, ".tif": 1e5}),  # beyond JPEG's 16-bit density
+    ],
+)
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
+def test_a_resolution_a_format_cannot_hold_is_not_written(
+    tmp_path: Path, resolution: tuple[int, int], kept: dict[str, float], suffix: str
+) -> None:
+    """Such a resolution failed the output with a traceback (PNG, TIFF) or was cut to
+    another number (JPEG keeps 16 bits: 100,000 dpi became 34,464)."""
+    from PIL.TiffImagePlugin import IFDRational, ImageFileDirectory_v2
+
+    source = tmp_path / "in.tif"
+    ifd = ImageFileDirectory_v2()
+    for tag in (282, 283):
+        ifd[tag] = IFDRational(*resolution)
+        ifd.tagtype[tag] = 10  # SRATIONAL
+    ifd[296] = 2  # inches
+    Image.fromarray(RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)).save(source, tiffinfo=ifd)
+    with Image.open(source) as im:
+        assert im.info["dpi"][0] == resolution[0] / resolution[1]
+    out = tmp_path / f"out{suffix}"
+    result = run(str(source), "-k", "blur", "-o", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as written:
+        dpi = written.info.get("dpi")
+    assert (None if dpi is None else round(float(dpi[0]))) == kept.get(suffix)  # PNG: per metre
