@@ -14,6 +14,7 @@ read asks :func:`is_tiff`, and a run without a TIFF saves its import (about 10 m
 from __future__ import annotations
 
 import io
+import logging
 import os
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,6 +26,11 @@ from convcli.errors import ImageError, reason
 from convcli.io.meta import ImageMeta
 
 Source = str | os.PathLike[str] | bytes
+
+# tifffile logs what it finds odd in a file (an orientation of 0, say) as warnings, which
+# Python prints on stderr when nobody listens: convcli reports a file's trouble itself, in
+# one line, or reads it; a script's stderr gets no library chatter
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
 
 _PHOTOMETRIC = {1: "gray", 2: "rgb"}  # PhotometricInterpretation: MinIsBlack, RGB
 _UNCOMPRESSED = 1  # Compression: none

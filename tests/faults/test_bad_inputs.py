@@ -406,3 +406,22 @@ def test_bad_input(runner, workdir, args, stdin, code, message) -> None:
 
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) + len(OTHER) >= 60
+
+
+@pytest.mark.parametrize("orientation", [0, 9])
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_an_odd_but_readable_tiff_leaves_stderr_empty(
+    runner, tmp_path, orientation, suffix
+) -> None:  # type: ignore[no-untyped-def]
+    """An orientation outside 1-8 is read as upright; tifffile's own warning about it went
+    to stderr, where scripts expect nothing from a run that succeeded."""
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    ifd = ImageFileDirectory_v2()
+    ifd[274] = orientation
+    pixels = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "odd.tif", tiffinfo=ifd)
+    done = runner.run("apply", "odd.tif", "-k", "blur", "-o", f"out{suffix}", "-q", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, b"")
+    with Image.open(tmp_path / f"out{suffix}") as written:
+        assert written.size == (16, 16)
