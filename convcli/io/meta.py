@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 Compression = Literal["none", "deflate", "lzw"]
 COMPRESSIONS: tuple[Compression, ...] = get_args(Compression)
 DEFAULT_QUALITY = 95
+JPEG_EXIF_LIMIT = 65533
+"""The most EXIF bytes a JPEG holds (one APP1 segment); a longer block is not written."""
 """JPEG and WebP quality when none is given (OpenCV's ``imwrite`` JPEG default)."""
 
 _ORIENTATION = 0x0112
@@ -143,7 +145,8 @@ def save_arguments(pillow: str, options: SaveOptions, color: str) -> dict[str, o
     held = _HOLDS.get(pillow, ())
     if "icc_profile" in held and meta.icc_profile and meta.color == color:
         args["icc_profile"] = meta.icc_profile
-    if "exif" in held and meta.exif:
+    too_long = pillow == "JPEG" and len(meta.exif or b"") > JPEG_EXIF_LIMIT  # noted by the run
+    if "exif" in held and meta.exif and not too_long:
         args["exif"] = meta.exif
     if "dpi" in held and meta.dpi and _holds_dpi(pillow, meta.dpi):
         args["dpi"] = meta.dpi

@@ -9,6 +9,7 @@ several frames needs ``--frame N``, see :mod:`convcli.pipeline.run`.)
 from __future__ import annotations
 
 from convcli.io import FORMATS
+from convcli.io.meta import JPEG_EXIF_LIMIT
 from convcli.values import MappingReport
 
 CLIPPED_HINT_SHARE = 0.5
@@ -22,10 +23,12 @@ def output_warnings(
     input_depth: int,
     depth: int | None,
     partial_alpha: bool = False,
+    exif_bytes: int = 0,
 ) -> list[str]:
     """The warnings for writing a map of an input to ``fmt`` at ``depth`` (None: float).
 
     ``partial_alpha``: some pixels are neither opaque nor clear (GIF keeps 1 bit of alpha).
+    ``exif_bytes``: the size of the EXIF block kept (a JPEG holds 65,533 bytes of it).
 
     Examples
     --------
@@ -44,6 +47,9 @@ def output_warnings(
         lines.append(f"float input written as {depth}-bit integers ({name}); .npy keeps floats")
     elif depth is not None and input_depth > depth:
         lines.append(f"{input_depth}-bit input written as {depth}-bit ({name})")
+    if fmt == "jpeg" and exif_bytes > JPEG_EXIF_LIMIT:
+        lines.append(f"EXIF of {exif_bytes:,} bytes is over the {JPEG_EXIF_LIMIT:,} a JPEG holds: "
+                     "not written")  # fmt: skip
     return lines
 
 

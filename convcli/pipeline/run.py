@@ -243,7 +243,7 @@ def _write_map(
     chosen = loaded.bit_depth if settings.depth is None else depth  # --depth: no warning
     partial = alpha is not None and bool(np.any((alpha > 0) & (alpha < loaded.max_value)))
     notes = output_warnings(fmt=fmt, has_alpha=has_alpha, input_depth=chosen or 32, depth=depth,
-                            partial_alpha=partial)  # fmt: skip
+                            partial_alpha=partial, exif_bytes=len(meta.exif or b""))  # fmt: skip
     notes += gain_hint(report, fmap.kernel_sum)
     keeps_alpha = has_alpha and FORMATS[fmt].alpha
     return map_result(fmap, output, fmt, report, depth, alpha=keeps_alpha, warnings=notes), data

@@ -159,8 +159,10 @@ def strip_result(
         depth = made.spec.depth
         chosen = image.bit_depth if settings.depth is None else depth  # --depth: no warning
         # partial alpha is noted for GIF only, which is not written in strips
+        exif = None if settings.strip else image.meta.exif
         notes = output_warnings(fmt=made.spec.fmt, has_alpha=image.alpha,
-                                input_depth=chosen or 32, depth=depth)  # fmt: skip
+                                input_depth=chosen or 32, depth=depth,
+                                exif_bytes=len(exif or b""))  # fmt: skip
         notes += gain_hint(made.report, made.fmap.kernel_sum)
         keeps_alpha = image.alpha and FORMATS[made.spec.fmt].alpha
         results.append(map_result(made.fmap, made.spec.output, made.spec.fmt, made.report, depth,

@@ -253,3 +253,29 @@ def test_a_resolution_a_format_cannot_hold_is_not_written(
     with Image.open(out) as written:
         dpi = written.info.get("dpi")
     assert (None if dpi is None else round(float(dpi[0]))) == kept.get(suffix)  # PNG: per metre
+
+
+@pytest.mark.parametrize("out", ["out.jpg", "-"])
+def test_exif_too_long_for_a_jpeg_is_left_out_with_a_warning(tmp_path: Path, out: str) -> None:
+    """A TIFF with a long description (OME-TIFF's XML often passes 64 KB) made no JPEG at
+    all: "EXIF data is too long". The JPEG is written without it, and the run says so; a
+    PNG keeps it."""
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    source = tmp_path / "in.tif"
+    ifd = ImageFileDirectory_v2()
+    ifd[270] = "<OME>" + "x" * 70_000 + "</OME>"
+    Image.fromarray(RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)).save(source, tiffinfo=ifd)
+    target = "-" if out == "-" else str(tmp_path / out)
+    result = run(str(source), "-k", "blur", "-o", target, *(["-f", "jpeg"] if out == "-" else []))
+    assert result.exit_code == 0, result.output
+    # the block: "Exif\0\0", a TIFF header, the description and the orientation reset to 1
+    warning = "EXIF of 70,056 bytes is over the 65,533 a JPEG holds: not written"
+    assert warning in result.stderr
+    data = result.stdout_bytes if out == "-" else (tmp_path / out).read_bytes()
+    with Image.open(io.BytesIO(data)) as written:
+        assert written.format == "JPEG"
+        assert "exif" not in written.info
+    assert run(str(source), "-k", "blur", "-o", str(tmp_path / "out.png")).exit_code == 0
+    with Image.open(tmp_path / "out.png") as png:
+        assert png.getexif()[270].startswith("<OME>")
