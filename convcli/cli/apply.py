@@ -39,11 +39,11 @@ from convcli.batch import (
 from convcli.choices import COMBINE_MODES
 from convcli.cli.emitting import emit_for_apply, emit_option, options_from
 from convcli.cli.output_options import check_encoding, file_options, save_options, value_options
-from convcli.cli.params import DASK, KERNEL_SPEC, geometry_options
+from convcli.cli.params import DASK, FORMAT, KERNEL_SPEC, geometry_options
 from convcli.cli.recording import check_records, record_option
 from convcli.cli.stdout import echo, write_bytes
 from convcli.errors import ConvcliError, OutputError
-from convcli.io import FORMATS, OUTPUT_FORMATS, remove_stale_temps
+from convcli.io import FORMATS, remove_stale_temps
 from convcli.kernels.kernel import normalized
 from convcli.pipeline import ApplySettings, FilterPlan, ImageResult, build_plan
 from convcli.pipeline.summary import one_line, summary_rows
@@ -117,7 +117,7 @@ if TYPE_CHECKING:  # rich is imported when something is printed: -q and --json r
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(OUTPUT_FORMATS),
+    type=FORMAT,
     default=None,
     help="Output format. [default: from -o's extension; the input's for default "
     "names; png for -o -]",

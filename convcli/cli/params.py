@@ -13,6 +13,7 @@ import click
 from convcli.engine import METHODS
 from convcli.errors import ClusterError, ConvcliError
 from convcli.geometry import PADDING_MODE_ALIASES, PADDING_MODES, PADDING_WORDS
+from convcli.io.formats import EXTENSION_FORMATS, OUTPUT_FORMATS
 from convcli.kernels import parse_kernel_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,8 +100,25 @@ class DaskType(click.ParamType):
         return target
 
 
+class FormatType(click.Choice):
+    """An output format's name, or an extension that names it (``jpg``, ``tif``), as users
+    type it after ``-o out.jpg``."""
+
+    name = "format"
+
+    def __init__(self) -> None:
+        aliases = [ext[1:] for ext in EXTENSION_FORMATS if ext[1:] not in OUTPUT_FORMATS]
+        super().__init__([*OUTPUT_FORMATS, *aliases], case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The format's name for ``value``."""
+        word = str(super().convert(value, param, ctx))
+        return EXTENSION_FORMATS.get(f".{word}", word)
+
+
 PAIR = PairType()
 PADDING = PaddingType()
+FORMAT = FormatType()
 KERNEL_SPEC = KernelSpecType()
 DASK = DaskType()
 PADDING_MODE_CHOICE = click.Choice(PADDING_MODES + tuple(PADDING_MODE_ALIASES))

@@ -227,6 +227,27 @@ def test_stdin_to_stdout(tmp_path: Path) -> None:
     assert np.load(io.BytesIO(npy.stdout_bytes)).tolist() == [[0.0, 100.0, 200.0]]
 
 
+@pytest.mark.parametrize(
+    ("word", "magic"), [("jpg", b"\xff\xd8\xff"), ("tif", b"II*\x00"), ("PNG", b"\x89PNG")]
+)
+def test_format_takes_the_extensions_users_type(word: str, magic: bytes) -> None:
+    """``-f jpg`` as ``-o out.jpg`` says it: the extension names its format, in any case."""
+    buffer = io.BytesIO()
+    Image.fromarray(ROW).save(buffer, format="PNG")
+    result = run("-", "-k", "identity", "-o", "-", "-f", word, input=buffer.getvalue())
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes.startswith(magic)
+
+
+def test_an_unknown_format_lists_the_words_taken() -> None:
+    result = CliRunner().invoke(cli, ["apply", "x.png", "-k", "blur", "-f", "jpg2"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "convcli: error: Invalid value for '-f' / '--format': 'jpg2' is not one of 'png', "
+        "'jpeg', 'tiff', 'webp', 'gif', 'bmp', 'npy', 'jpg', 'tif'."
+    )
+
+
 def test_failed_write_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
