@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -198,6 +199,11 @@ def main() -> None:
     # so those threads only take a core from the process sharing an image's strips (10-15 ms
     # of a 4096x4096 TIFF run). Set before NumPy loads; a user's own setting stands.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Python warnings are for programmers: a library's (Pillow's "Truncated File Read" on a
+    # damaged file) would print source lines around convcli's one-line messages; -W and
+    # PYTHONWARNINGS still show them
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     cli.owns_process = True
     # the last exit handler to run (the first registered): garbage the run's own handlers
     # (Dask's cluster shutdown) leave is frozen too; every output is closed and renamed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
+DAMAGED = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError,
+           ZeroDivisionError, struct.error)  # fmt: skip
+"""What Pillow raises on a damaged file, beyond OSError: ``TypeError: Missing dimensions``
+for a broken second IFD, ``struct.error`` for a short tag, and the like."""
 _PIL_LIMIT_LOCK = threading.Lock()
 
 
@@ -64,7 +69,7 @@ def open_image(source: str | os.PathLike[str] | bytes) -> Iterator[Image.Image]:
     except UnidentifiedImageError:
         msg = f"{name}: not an image Pillow can read (unknown or corrupt format)"
         raise ImageError(msg) from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except DAMAGED as exc:
         msg = f"{name}: cannot read image: {reason(exc)}"
         raise ImageError(msg) from None
     with im:
@@ -77,7 +82,7 @@ def decoding(name: str) -> Iterator[None]:
     try:
         with _pillow_limit_off():
             yield
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except DAMAGED as exc:
         msg = f"{name}: cannot decode image: {reason(exc)}"
         raise ImageError(msg) from None
 

@@ -41,7 +41,7 @@ from convcli.errors import ImageError
 from convcli.io import tiff
 from convcli.io.arrays import float_white_level, npy_pixels, open_npy
 from convcli.io.meta import ImageMeta, read_meta
-from convcli.io.pillow import check_pixels, decoding, open_image, source_name
+from convcli.io.pillow import DAMAGED, check_pixels, decoding, open_image, source_name
 from convcli.io.png16 import orient, png16_planes
 
 if TYPE_CHECKING:
@@ -392,6 +392,6 @@ def _orientation(im: Image.Image) -> int:
         return 1  # PngImageFile.getexif() would decode the whole image to look further
     try:
         value = im.getexif().get(0x0112, 1)
-    except (OSError, ValueError, SyntaxError):
+    except DAMAGED:
         return 1
     return int(value) if isinstance(value, int) else 1

@@ -135,10 +135,18 @@ class TiffRows:
             msg = f"{self.name}: no such file"
             raise ImageError(msg) from None
         except (OSError, ValueError, tifffile.TiffFileError) as exc:
+            if _is_bigtiff(source):  # Pillow reads no BigTIFF that tifffile cannot
+                msg = f"{self.name}: cannot read BigTIFF: {reason(exc)}"
+                raise ImageError(msg) from None
             raise TiffUnsupported(reason(exc)) from None
         try:
-            self._page = self._file.pages.first
-            self.layout = _layout(self._page)
+            try:
+                self._page = self._file.pages.first
+                self.layout = _layout(self._page)
+            except (IndexError, TypeError, ValueError, KeyError, tifffile.TiffFileError) as exc:
+                # a damaged header (no first page, a size of two values): Pillow's turn,
+                # which reads what it can or says in one line that it cannot
+                raise TiffUnsupported(reason(exc)) from None
             self._check_segments()
         except BaseException:
             self._file.close()
@@ -279,7 +287,7 @@ class TiffRows:
         data = self._read_at(offset, count)
         try:
             segment, where, shape = self._page.decode(data, index)
-        except (ValueError, KeyError, RuntimeError, OSError, EOFError, IndexError) as exc:
+        except Exception as exc:  # a codec's own error on damaged data (zlib.error, ...)
             raise _decode_error(self.name, self._page, index, exc) from None
         if segment is None:
             return
@@ -381,17 +389,27 @@ def _decode_error(name: str, page: Any, index: int, exc: BaseException) -> Image
     return ImageError(msg)
 
 
-def is_tiff(source: Source) -> bool:
-    """Whether ``source`` starts with a TIFF (or BigTIFF) signature; False if unreadable."""
+def _is_bigtiff(source: Source) -> bool:
+    """Whether ``source`` starts with a BigTIFF signature (its libtiff would also print its
+    complaint about a damaged one on stderr)."""
+    return _head(source) in (b"II+\x00", b"MM\x00+")
+
+
+def _head(source: Source) -> bytes:
+    """The first four bytes of ``source`` (empty if unreadable)."""
     if isinstance(source, bytes | bytearray):
-        head = bytes(source[:4])
-    else:
-        try:
-            with open(source, "rb") as handle:
-                head = handle.read(4)
-        except OSError:
-            return False  # the Pillow reader names the problem
-    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+        return bytes(source[:4])
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(4)
+    except OSError:
+        return b""
+
+
+def is_tiff(source: Source) -> bool:
+    """Whether ``source`` starts with a TIFF (or BigTIFF) signature; False if unreadable
+    (the Pillow reader names the problem)."""
+    return _head(source) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def probe(source: Source) -> TiffLayout | None:

@@ -187,6 +187,44 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
     ),
     ("empty-file", ("empty.png", "-k", "3"), None, 1, "convcli: error: empty.png: "),
     ("truncated-file", ("trunc.png", "-k", "3"), None, 1, "convcli: error: trunc.png: "),
+    # damaged TIFFs (found by mutating files): each was a traceback or libtiff's own lines
+    (
+        "tiff-no-first-ifd",
+        ("no-ifd.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: no-ifd.tif: not an image Pillow can read (unknown or corrupt format)",
+    ),
+    (
+        "tiff-two-widths",
+        ("two-widths.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: two-widths.tif: 16777229x8 = 134217832 pixels is over the limit",
+    ),
+    (
+        "tiff-bad-deflate",
+        ("bad-deflate.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: bad-deflate.tif: cannot decode TIFF strip 0 (ADOBE_DEFLATE): Error -3 "
+        "while decompressing data: incorrect data check",
+    ),
+    (
+        "bigtiff-bad-offset-size",
+        ("bad-bigtiff.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: bad-bigtiff.tif: cannot read BigTIFF: invalid BigTIFF offset size "
+        "(56, 0)",
+    ),
+    (
+        "tiff-second-page-damaged",
+        ("second-page.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: second-page.tif: cannot decode image: Missing dimensions",
+    ),
     ("text-as-png", ("notimg.png", "-k", "3"), None, 1, "convcli: error: notimg.png: "),
     (
         "nan-tiff",
@@ -359,10 +397,49 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "notes.txt").write_text("one two\nthree four\n")
     (tmp_path / "ragged.txt").write_text("1 2 3\n4 5\n")
     (tmp_path / "selfbank.toml").write_text('name = "selfbank"\nkernels = ["selfbank.toml"]\n')
+    _damaged_tiffs(tmp_path)
     (tmp_path / "empty").mkdir()
     (tmp_path / "nested" / "sub").mkdir(parents=True)
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "nested" / "sub" / "a.png")
     return tmp_path
+
+
+def _damaged_tiffs(folder: Path) -> None:
+    """TIFFs damaged in the ways a mutation search found convcli failing on."""
+    import io
+    import struct
+
+    import tifffile
+
+    px = np.random.default_rng(5).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+
+    def tiff(**kw: object) -> bytearray:
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, px, photometric="rgb", **kw)  # type: ignore[arg-type]
+        return bytearray(buf.getvalue())
+
+    data = tiff()
+    struct.pack_into("<I", data, 4, len(data) + 1000)  # the first IFD beyond the end
+    (folder / "no-ifd.tif").write_bytes(data)
+    data = tiff(software=False, description=None, metadata=None)
+    width = tifffile.TiffFile(io.BytesIO(bytes(data))).pages.first.tags[256]
+    struct.pack_into("<I", data, width.offset + 4, 2)  # ImageWidth: two values
+    (folder / "two-widths.tif").write_bytes(data)
+    data = tiff(compression="zlib")
+    page = tifffile.TiffFile(io.BytesIO(bytes(data))).pages.first
+    data[page.dataoffsets[0] + page.databytecounts[0] - 2] ^= 0xFF  # deflate's checksum
+    (folder / "bad-deflate.tif").write_bytes(data)
+    data = tiff(bigtiff=True, compression="zlib")
+    struct.pack_into("<H", data, 4, 56)  # BigTIFF's offset size
+    (folder / "bad-bigtiff.tif").write_bytes(data)
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as two:
+        two.write(px, photometric="rgb")
+        two.write(px, photometric="rgb")
+    data = bytearray(buf.getvalue())
+    width = tifffile.TiffFile(io.BytesIO(bytes(data))).pages[1].tags[256]
+    struct.pack_into("<H", data, width.offset, 999)  # the second page loses its width
+    (folder / "second-page.tif").write_bytes(data)
 
 
 def _tree(folder: Path) -> list[str]:
@@ -408,19 +485,37 @@ def test_the_table_is_large_enough() -> None:
     assert len(CASES) + len(OTHER) >= 60
 
 
-@pytest.mark.parametrize("orientation", [0, 9])
-@pytest.mark.parametrize("suffix", [".png", ".tif"])
-def test_an_odd_but_readable_tiff_leaves_stderr_empty(
-    runner, tmp_path, orientation, suffix
-) -> None:  # type: ignore[no-untyped-def]
-    """An orientation outside 1-8 is read as upright; tifffile's own warning about it went
-    to stderr, where scripts expect nothing from a run that succeeded."""
+def _odd_tiff(path: Path, odd: str) -> None:
+    """A TIFF that reads, with something odd: an orientation outside 1-8, or a text tag whose
+    value lies beyond the end of the file."""
+    import io
+    import struct
+
+    import tifffile
     from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
     ifd = ImageFileDirectory_v2()
-    ifd[274] = orientation
+    if odd.startswith("orientation"):
+        ifd[274] = int(odd.split("-")[1])
+    else:
+        ifd[274] = 1  # an orientation (as ImageMagick writes): Pillow reads the tags
+        ifd[305] = "x" * 40  # Software
     pixels = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(tmp_path / "odd.tif", tiffinfo=ifd)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="TIFF", tiffinfo=ifd)
+    data = bytearray(buf.getvalue())
+    if odd == "far-tag":
+        tag = tifffile.TiffFile(io.BytesIO(bytes(data))).pages.first.tags[305]
+        struct.pack_into("<I", data, tag.offset + 8, len(data) + 500)
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("odd", ["orientation-0", "orientation-9", "far-tag"])
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_an_odd_but_readable_tiff_leaves_stderr_empty(runner, tmp_path, odd, suffix) -> None:  # type: ignore[no-untyped-def]
+    """tifffile logged what it found odd and Pillow warned ("Truncated File Read"), with
+    source lines, on the stderr of a run that succeeded: scripts expect nothing there."""
+    _odd_tiff(tmp_path / "odd.tif", odd)
     done = runner.run("apply", "odd.tif", "-k", "blur", "-o", f"out{suffix}", "-q", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, b"")
     with Image.open(tmp_path / f"out{suffix}") as written:
