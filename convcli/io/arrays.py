@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -59,10 +60,12 @@ def open_npy(path: str | os.PathLike[str]) -> np.ndarray:
             msg = f"{os.fspath(path)}: cannot read as .npy: {NPY_NO_HEADER}"
             raise ImageError(msg)
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SyntaxError, TokenError) as exc:  # the header's parser's
         text = str(exc).strip()
         objects = "pickle" in text or "Python objects" in text
         reason = "it holds Python objects; expected an array of numbers" if objects else text
+        if isinstance(exc, SyntaxError | TokenError):
+            reason = "its header is damaged"  # the parser's own text is a tuple or code
         msg = f"{os.fspath(path)}: cannot read as .npy: {reason}"
         raise ImageError(msg) from None
 

@@ -8,6 +8,7 @@ failure of the data (a file that is not an image, a geometry that does not fit i
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -187,6 +188,13 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
     ),
     ("empty-file", ("empty.png", "-k", "3"), None, 1, "convcli: error: empty.png: "),
     ("truncated-file", ("trunc.png", "-k", "3"), None, 1, "convcli: error: trunc.png: "),
+    (
+        "npy-damaged-header",
+        ("tok.npy", "-k", "3"),
+        None,
+        1,
+        "convcli: error: tok.npy: cannot read as .npy: its header is damaged",
+    ),
     # damaged TIFFs (found by mutating files): each was a traceback or libtiff's own lines
     (
         "tiff-no-first-ifd",
@@ -398,6 +406,9 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "ragged.txt").write_text("1 2 3\n4 5\n")
     (tmp_path / "selfbank.toml").write_text('name = "selfbank"\nkernels = ["selfbank.toml"]\n')
     _damaged_tiffs(tmp_path)
+    header = io.BytesIO()
+    np.save(header, np.zeros((2, 3), np.float32))
+    (tmp_path / "tok.npy").write_bytes(header.getvalue().replace(b"}", b" ", 1))  # unclosed
     (tmp_path / "empty").mkdir()
     (tmp_path / "nested" / "sub").mkdir(parents=True)
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "nested" / "sub" / "a.png")
@@ -406,7 +417,6 @@ def workdir(tmp_path: Path) -> Path:
 
 def _damaged_tiffs(folder: Path) -> None:
     """TIFFs damaged in the ways a mutation search found convcli failing on."""
-    import io
     import struct
 
     import tifffile
@@ -488,7 +498,6 @@ def test_the_table_is_large_enough() -> None:
 def _odd_tiff(path: Path, odd: str) -> None:
     """A TIFF that reads, with something odd: an orientation outside 1-8, or a text tag whose
     value lies beyond the end of the file."""
-    import io
     import struct
 
     import tifffile
