@@ -7,14 +7,11 @@ when writing integer pixels) is decided from the data by :func:`float_white_leve
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from tokenize import TokenError
 
 import numpy as np
 
-from convcli.errors import ImageError
-
-NPY_NO_HEADER = "it has no NumPy header; expected a file written by numpy.save"
+from convcli.errors import ImageError, reason
+from convcli.npyfile import NpyError, load_npy
 
 _WHITE_LEVELS = (1.0, 255.0, 65535.0)
 
@@ -51,22 +48,14 @@ def open_npy(path: str | os.PathLike[str]) -> np.ndarray:
     Raises
     ------
     ImageError
-        A file that is missing, has no NumPy header, or holds Python objects.
+        A file that is missing, has no NumPy header or a damaged one, or holds Python
+        objects.
     """
     try:
-        with Path(path).open("rb") as handle:
-            magic = handle.read(len(np.lib.format.MAGIC_PREFIX))
-        if magic != np.lib.format.MAGIC_PREFIX:
-            msg = f"{os.fspath(path)}: cannot read as .npy: {NPY_NO_HEADER}"
-            raise ImageError(msg)
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, SyntaxError, TokenError) as exc:  # the header's parser's
-        text = str(exc).strip()
-        objects = "pickle" in text or "Python objects" in text
-        reason = "it holds Python objects; expected an array of numbers" if objects else text
-        if isinstance(exc, SyntaxError | TokenError):
-            reason = "its header is damaged"  # the parser's own text is a tuple or code
-        msg = f"{os.fspath(path)}: cannot read as .npy: {reason}"
+        return load_npy(path, mmap=True)
+    except (FileNotFoundError, NpyError) as exc:
+        why = reason(exc) if isinstance(exc, OSError) else str(exc)
+        msg = f"{os.fspath(path)}: cannot read as .npy: {why}"
         raise ImageError(msg) from None
 
 

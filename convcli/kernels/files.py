@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from convcli.errors import KernelError
+from convcli.npyfile import NpyError, load_npy
 
 _VALUE_SPLIT = re.compile(r"[\s,]+")
 _ROW_SPLIT = re.compile(r"[;\n]")
@@ -200,36 +201,17 @@ def read_text(path: Path, label: str) -> str:
         raise KernelError(msg) from None
 
 
-NPY_MAGIC = b"\x93NUMPY"
-"""The first bytes of every ``.npy`` file."""
-NPY_NO_HEADER = "it has no NumPy header; expected a file written by numpy.save"
-
-
 def read_npy_file(path: Path, label: str) -> np.ndarray:
     """Read a 1-D or 2-D numeric ``.npy`` array (no pickles)."""
     try:
-        with path.open("rb") as handle:
-            magic = handle.read(len(NPY_MAGIC))
-        array = np.load(path, allow_pickle=False) if magic == NPY_MAGIC else None
+        array = load_npy(path)
     except FileNotFoundError:
         msg = f"{label}: kernel file not found"
         raise KernelError(msg) from None
-    except (OSError, ValueError) as exc:
-        msg = f"{label}: cannot read the kernel file as .npy: {_npy_reason(exc)}"
+    except NpyError as exc:
+        msg = f"{label}: cannot read the kernel file as .npy: {exc}"
         raise KernelError(msg) from None
-    if array is None:
-        msg = f"{label}: cannot read the kernel file as .npy: {NPY_NO_HEADER}"
-        raise KernelError(msg)
     return check_array(array, label)
-
-
-def _npy_reason(exc: Exception) -> str:
-    """NumPy's reason, without its advice to unpickle (object arrays are never loaded)."""
-    if "pickle" in str(exc):
-        return "it holds Python objects (dtype object); expected an array of numbers"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def check_array(array: np.ndarray, label: str) -> np.ndarray:
