@@ -187,8 +187,11 @@ def test_bad_npy_files(tmp_path: Path) -> None:
     np.save(tmp_path / "nan.npy", np.array([[1.0, np.inf]]))
     (tmp_path / "junk.npy").write_bytes(b"not numpy")
     np.save(tmp_path / "objects.npy", np.array([{}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "header.npy", np.ones((3, 3)))
+    header = (tmp_path / "header.npy").read_bytes()
+    (tmp_path / "header.npy").write_bytes(header.replace(b"}", b" ", 1))  # an unclosed dict
     messages = {}
-    for name in ("cube", "text", "empty", "nan", "junk", "objects"):
+    for name in ("cube", "text", "empty", "nan", "junk", "objects", "header"):
         with pytest.raises(KernelError) as info:
             parse_kernel_spec(str(tmp_path / f"{name}.npy"))
         messages[name] = str(info.value).removeprefix(f"{tmp_path / name}.npy: ")
@@ -196,8 +199,14 @@ def test_bad_npy_files(tmp_path: Path) -> None:
     assert messages["text"] == "array dtype is <U1; expected real numbers"
     assert messages["empty"] == "the matrix is empty (shape (0, 3)); expected at least one value"
     assert messages["nan"] == "row 1, value 2 is inf; expected a finite number"
-    assert messages["junk"].startswith("cannot read the kernel file as .npy: ")
-    assert messages["objects"].startswith("cannot read the kernel file as .npy: ")
+    npy = "cannot read the kernel file as .npy: "
+    assert (
+        messages["junk"] == npy + "it has no NumPy header; expected a file written by numpy.save"
+    )
+    assert messages["objects"] == (
+        npy + "it holds Python objects (dtype object); expected an array of numbers"
+    )
+    assert messages["header"] == npy + "its header is damaged"  # was a TokenError traceback
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
