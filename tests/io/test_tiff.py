@@ -182,3 +182,24 @@ def test_tiff_metadata_pillow_must_read_is_left_to_it(tmp_path: Path, tags) -> N
     _meta_tiff(path, tags)
     with TiffRows(str(path)) as tif:
         assert tif.plain_meta("rgb") is None
+
+
+def test_a_strip_never_written_reads_as_zeros(tmp_path: Path) -> None:
+    """A strip whose byte count is 0 (a sparse file: never written) is zeros; the others are
+    read as stored, however a range of rows mixes them."""
+    import struct
+
+    pixels = np.arange(1, 8 * 5 * 3 + 1, dtype=np.uint8).reshape(8, 5, 3)
+    path = tmp_path / "sparse.tif"
+    tifffile.imwrite(path, pixels, photometric="rgb", rowsperstrip=2)
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        counts = tif.pages.first.tags["StripByteCounts"]
+        assert (counts.count, counts.dtype) == (4, 3)  # four SHORT counts
+        struct.pack_into("<H", data, counts.valueoffset + 2, 0)  # strip 1: rows 2 and 3
+    path.write_bytes(data)
+    expected = pixels.copy()
+    expected[2:4] = 0
+    with TiffRows(str(path)) as rows:
+        for start, stop in [(0, 8), (1, 5), (2, 4), (3, 6), (4, 8)]:
+            assert np.array_equal(rows.read(start, stop), expected[start:stop]), (start, stop)
