@@ -64,13 +64,16 @@ def read_animation(
     name = source_name(source)
     frames, durations, disposal = [], [], []
     with open_image(source) as im:
-        count = int(getattr(im, "n_frames", 1))
+        with decoding(name):  # counting the frames reads every frame's header
+            count = int(getattr(im, "n_frames", 1))
         loop, gif = im.info.get("loop"), im.format == "GIF"
         for index in range(count):
             with decoding(name):
                 im.seek(index)
+            # before the frame is decoded: a later frame may declare a canvas of gigapixels
+            check_pixels(name, im.size, max_pixels)
+            with decoding(name):
                 frame = im.copy()
-            check_pixels(name, frame.size, max_pixels)
             durations.append(int(im.info.get("duration") or 0))
             disposal.append(int(getattr(im, "disposal_method", 0) or 0))
             loaded = decode_image(frame, name)

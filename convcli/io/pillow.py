@@ -10,6 +10,7 @@ pass a trusted file.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import threading
@@ -28,6 +29,11 @@ DAMAGED = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, Ke
 """What Pillow raises on a damaged file, beyond OSError: ``TypeError: Missing dimensions``
 for a broken second IFD, ``struct.error`` for a short tag, and the like."""
 _PIL_LIMIT_LOCK = threading.Lock()
+
+# Pillow logs what it finds wrong in a file ("More samples per pixel than can be decoded")
+# before raising, and Python prints such a record on stderr when nobody listens: convcli
+# says it in its own one line
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 def source_name(source: str | os.PathLike[str] | bytes) -> str:

@@ -182,7 +182,8 @@ def _read_pillow(
 ) -> LoadedImage:
     """One frame of an image Pillow reads, with the frame count and the metadata."""
     with open_image(source) as im:
-        frames = int(getattr(im, "n_frames", 1))
+        with decoding(name):  # counting the frames reads every frame's header
+            frames = int(getattr(im, "n_frames", 1))
         if not 0 <= frame < frames:
             msg = f"{name}: has no frame {frame}; its frames are 0..{frames - 1}"
             raise ImageError(msg)

@@ -195,6 +195,22 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
         1,
         "convcli: error: tok.npy: cannot read as .npy: its header is damaged",
     ),
+    (
+        "gif-gigapixel-second-frame",
+        ("huge2.gif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: huge2.gif: 65543x65541 = 4295753763 pixels is over the limit of "
+        "89478485 pixels (a guard against decompression bombs)",
+    ),
+    ("gif-second-frame-cut", ("cut2.gif", "-k", "3"), None, 1, "cut2.gif: cannot decode image: "),
+    (
+        "tiff-250-samples",
+        ("samples.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: samples.tif: not an image Pillow can read (unknown or corrupt format)",
+    ),
     # damaged TIFFs (found by mutating files): each was a traceback or libtiff's own lines
     (
         "tiff-no-first-ifd",
@@ -303,6 +319,13 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
 ]
 
 OTHER: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
+    (  # Pillow logged its reason on stderr first
+        "shape-tiff-250-samples",
+        ("shape", "samples.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: samples.tif: not an image Pillow can read (unknown or corrupt format)",
+    ),
     (
         "shape-4-numbers",
         ("shape", "224x224x3x2", "-k", "3"),
@@ -406,6 +429,7 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "ragged.txt").write_text("1 2 3\n4 5\n")
     (tmp_path / "selfbank.toml").write_text('name = "selfbank"\nkernels = ["selfbank.toml"]\n')
     _damaged_tiffs(tmp_path)
+    _damaged_gifs(tmp_path)
     header = io.BytesIO()
     np.save(header, np.zeros((2, 3), np.float32))
     (tmp_path / "tok.npy").write_bytes(header.getvalue().replace(b"}", b" ", 1))  # unclosed
@@ -450,6 +474,35 @@ def _damaged_tiffs(folder: Path) -> None:
     width = tifffile.TiffFile(io.BytesIO(bytes(data))).pages[1].tags[256]
     struct.pack_into("<H", data, width.offset, 999)  # the second page loses its width
     (folder / "second-page.tif").write_bytes(data)
+
+
+def _damaged_gifs(folder: Path) -> None:
+    """Two-frame GIFs whose second frame is damaged: placed 65535 pixels away (a canvas of 4.3
+    gigapixels, which the guard met only after decoding it: the process ran out of memory), and
+    cut off in its header."""
+    import struct
+
+    rng = np.random.default_rng(2)
+    frames = [Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)) for _ in range(2)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=40)
+    data = bytearray(buf.getvalue())
+    # each frame: a graphic control extension (21 F9 04, 4 bytes, 00), then its descriptor (2C)
+    second = [i for i in range(len(data) - 8) if data[i : i + 3] == b"\x21\xf9\x04"][1] + 8
+    assert data[second] == 0x2C
+    cut = bytes(data[: second + 5])
+    struct.pack_into("<HH", data, second + 1, 65535, 65535)  # the frame's left and top
+    (folder / "huge2.gif").write_bytes(data)
+    (folder / "cut2.gif").write_bytes(cut)
+    samples = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(samples, format="TIFF")
+    tiff = bytearray(samples.getvalue())
+    count = struct.unpack_from("<H", tiff, struct.unpack_from("<I", tiff, 4)[0])[0]
+    entries = struct.unpack_from("<I", tiff, 4)[0] + 2
+    for k in range(count):  # SamplesPerPixel (277) made 250
+        if struct.unpack_from("<H", tiff, entries + 12 * k)[0] == 277:
+            struct.pack_into("<H", tiff, entries + 12 * k + 8, 250)
+    (folder / "samples.tif").write_bytes(tiff)
 
 
 def _tree(folder: Path) -> list[str]:
