@@ -129,12 +129,14 @@ class TiffRows:
 
         self.name = _name(source)
         handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+        # what tifffile's parser raises on a damaged header, beyond its own TiffFileError
+        damaged = (ValueError, TypeError, IndexError, KeyError, tifffile.TiffFileError)
         try:
             self._file = tifffile.TiffFile(handle)
         except FileNotFoundError:
             msg = f"{self.name}: no such file"
             raise ImageError(msg) from None
-        except (OSError, ValueError, tifffile.TiffFileError) as exc:
+        except (OSError, *damaged) as exc:
             if _is_bigtiff(source):  # Pillow reads no BigTIFF that tifffile cannot
                 msg = f"{self.name}: cannot read BigTIFF: {reason(exc)}"
                 raise ImageError(msg) from None
@@ -143,7 +145,7 @@ class TiffRows:
             try:
                 self._page = self._file.pages.first
                 self.layout = _layout(self._page)
-            except (IndexError, TypeError, ValueError, KeyError, tifffile.TiffFileError) as exc:
+            except damaged as exc:
                 # a damaged header (no first page, a size of two values): Pillow's turn,
                 # which reads what it can or says in one line that it cannot
                 raise TiffUnsupported(reason(exc)) from None

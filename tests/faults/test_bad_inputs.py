@@ -243,6 +243,13 @@ CASES: list[tuple[str, tuple[str, ...], bytes | None, int, str]] = [
         "(56, 0)",
     ),
     (
+        "tiff-pages-127-lengths",
+        ("lengths.tif", "-k", "3"),
+        None,
+        1,
+        "convcli: error: lengths.tif: ",
+    ),
+    (
         "tiff-second-page-damaged",
         ("second-page.tif", "-k", "3"),
         None,
@@ -474,6 +481,14 @@ def _damaged_tiffs(folder: Path) -> None:
     width = tifffile.TiffFile(io.BytesIO(bytes(data))).pages[1].tags[256]
     struct.pack_into("<H", data, width.offset, 999)  # the second page loses its width
     (folder / "second-page.tif").write_bytes(data)
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as three:
+        for _ in range(3):
+            three.write(px, photometric="rgb")
+    data = bytearray(buf.getvalue())
+    length = tifffile.TiffFile(io.BytesIO(bytes(data))).pages.first.tags[257]
+    struct.pack_into("<I", data, length.offset + 4, 127)  # ImageLength: 127 values (tifffile's
+    (folder / "lengths.tif").write_bytes(data)  # parser raised a TypeError opening it)
 
 
 def _damaged_gifs(folder: Path) -> None:
