@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 Compression = Literal["none", "deflate", "lzw"]
 COMPRESSIONS: tuple[Compression, ...] = get_args(Compression)
 DEFAULT_QUALITY = 95
+"""JPEG and WebP quality when none is given (OpenCV's ``imwrite`` JPEG default)."""
 JPEG_EXIF_LIMIT = 65533
 """The most EXIF bytes a JPEG holds (one APP1 segment); a longer block is not written."""
-"""JPEG and WebP quality when none is given (OpenCV's ``imwrite`` JPEG default)."""
 
 _ORIENTATION = 0x0112
 _TIFF_COMPRESSION = {"none": None, "deflate": "tiff_adobe_deflate", "lzw": "tiff_lzw"}

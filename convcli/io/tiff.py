@@ -194,8 +194,8 @@ class TiffRows:
                 return None
             unit = tags.get(_RESOLUTION_UNIT)
             per_inch = {None: 1.0, 2: 1.0, 3: 2.54}.get(None if unit is None else int(unit.value))
-            if dpi_x and dpi_y and per_inch is not None:
-                dpi = (dpi_x, dpi_y) if per_inch == 1.0 else (dpi_x * per_inch, dpi_y * per_inch)
+            if dpi_x and dpi_y and per_inch is not None:  # x * 1.0 is x: Pillow's numbers
+                dpi = (dpi_x * per_inch, dpi_y * per_inch)
         return ImageMeta((icc.value or None) if icc is not None else None, None, dpi, color)
 
     @property

@@ -10,7 +10,6 @@ drops every file being written: nothing appears under its name.
 
 from __future__ import annotations
 
-import importlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,16 +34,20 @@ if TYPE_CHECKING:
     Pixels = np.ndarray | PngSegment
     """A strip as its writer takes it: pixels, or a PNG segment made already."""
 
-WRITERS = {"tiff": "convcli.io.tiff_write:write_tiff", "png": "convcli.io.png:write_png"}
-"""Formats written strip by strip, and their writers, ``writer(path, strips, shape, dtype)``
-(imported when a file of theirs is written: a run writes one format)."""
+WRITERS = frozenset({"tiff", "png"})
+"""Formats written strip by strip (see :func:`writer`)."""
 
 
 def writer(fmt: str) -> Callable[..., bool]:
-    """The strip writer of format ``fmt`` (one of :data:`WRITERS`)."""
-    module, name = WRITERS[fmt].split(":")
-    found: Callable[..., bool] = getattr(importlib.import_module(module), name)
-    return found
+    """The strip writer of format ``fmt`` (one of :data:`WRITERS`),
+    ``writer(path, strips, shape, dtype)``, imported here: a run writes one format."""
+    if fmt == "tiff":
+        from convcli.io.tiff_write import write_tiff
+
+        return write_tiff
+    from convcli.io.png import write_png
+
+    return write_png
 
 
 @dataclass(frozen=True)
